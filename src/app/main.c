@@ -1,0 +1,186 @@
+/* The `basin` command: parse the command line, dispatch to a subcommand, report errors in one
+ * line and exit with a status that scripts can test. No physics here (DESIGN.md "app"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basin/config.h"
+#include "basin/util.h"
+#include "basin_version.h"
+
+#if __has_include("basin/md.h")
+#include "basin/md.h"
+#define HAVE_MD 1
+#endif
+
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full --help text */
+    int (*run)(int argc, char **argv);
+} Command;
+
+static const char *main_usage =
+    "usage: basin [--version] [--help] <command> [options]\n"
+    "\n"
+    "basin: MPI-parallel engine for the finite-temperature physics of glasses and crystals\n"
+    "(MD, inherent structures, rearrangements, normal modes, mode lifetimes).\n"
+    "Launch with `mpirun -n P basin ...` or `srun --mpi=pmix basin ...`.\n"
+    "\n"
+    "commands:\n";
+
+static int usage_error(const char *cmd, const char *what) {
+    return basin_error(BASIN_ERR_USAGE, "command line", cmd, "%s (see `basin %s --help`)", what,
+                       cmd);
+}
+
+static int wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; ++i)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
+static void print_rank0(const char *s) {
+    if (par_rank() == 0) {
+        fputs(s, stdout);
+        fflush(stdout);
+    }
+}
+
+/* ---- basin config ---- */
+static int cmd_config(int argc, char **argv) {
+    const char *file = NULL;
+    int dump = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--dump")) {
+            dump = 1;
+        } else if (!strcmp(argv[i], "--defaults")) {
+            file = "";
+        } else if (argv[i][0] == '-') {
+            return usage_error("config", "unknown option");
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            return usage_error("config", "more than one file given");
+        }
+    }
+    if (!file) return usage_error("config", "no configuration file given");
+    Config c;
+    if (*file) {
+        BCHK(config_load(file, &c));
+    } else {
+        config_defaults(&c);
+    }
+    (void)dump; /* printing the resolved configuration is the only action of `config` */
+    int need = config_dump(&c, NULL, 0) + 1;
+    char *buf = NULL;
+    BCHK(BALLOC(buf, need));
+    config_dump(&c, buf, need);
+    print_rank0(buf);
+    free(buf);
+    return 0;
+}
+
+/* ---- basin run ---- */
+static int cmd_run(int argc, char **argv) {
+    const char *file = NULL;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--quiet")) {
+            log_set_level(LOG_WARN);
+        } else if (!strcmp(argv[i], "--verbose")) {
+            log_set_level(LOG_DEBUG);
+        } else if (argv[i][0] == '-') {
+            return usage_error("run", "unknown option");
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            return usage_error("run", "more than one configuration file given");
+        }
+    }
+    Config c;
+    if (file) {
+        BCHK(config_load(file, &c));
+    } else {
+        config_defaults(&c);
+        log_info("basin run: no configuration file given, using the built-in default "
+                 "(`basin config --defaults` prints it)");
+    }
+    log_info("basin %s, %d MPI rank(s)", BASIN_VERSION, par_size());
+    if (log_get_level() >= LOG_INFO) {
+        int need = config_dump(&c, NULL, 0) + 1;
+        char *buf = NULL;
+        BCHK(BALLOC(buf, need));
+        config_dump(&c, buf, need);
+        log_info("# resolved configuration\n%s# end of configuration", buf);
+        free(buf);
+    }
+#ifdef HAVE_MD
+    BCHK(md_run_config(&c));
+    return 0;
+#else
+    return basin_error(BASIN_ERR_INTERNAL, NULL, NULL, "this build has no MD engine");
+#endif
+}
+
+static const Command commands[] = {
+    {"run", "run the MD protocol of a configuration file (glass or crystal)",
+     "usage: basin run [CONFIG.ini] [--quiet|--verbose]\n"
+     "\n"
+     "Build the system, equilibrate (glass: liquid at md.t_liquid, quench, NVT at\n"
+     "md.temperature; crystal: NVT at md.temperature), then run NVE production.\n"
+     "Without CONFIG.ini the built-in default (a small glass) runs.\n"
+     "Output goes to output.dir: thermo.dat (time series).\n"
+     "Keys: docs/usage.md. Exit status 0 on success, 1 on any error.\n",
+     cmd_run},
+    {"config", "validate a configuration file and print it with all defaults",
+     "usage: basin config --dump CONFIG.ini\n"
+     "       basin config --defaults\n"
+     "\n"
+     "Reads CONFIG.ini, checks every key (unknown keys, types, ranges, cross-key rules)\n"
+     "and prints the fully resolved configuration as INI text that basin reads back.\n"
+     "On error prints one line `basin: error: <file>:<section.key>: <what>` and exits 1.\n",
+     cmd_config},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void print_main_usage(void) {
+    if (par_rank() != 0) return;
+    fputs(main_usage, stdout);
+    for (int i = 0; i < NCOMMANDS; ++i) printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    printf("\n`basin <command> --help` describes a command. Documentation: docs/usage.md\n");
+    fflush(stdout);
+}
+
+static int dispatch(int argc, char **argv) {
+    if (argc < 2) {
+        print_main_usage();
+        return basin_error(BASIN_ERR_USAGE, "command line", NULL, "no command given");
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        if (par_rank() == 0) printf("basin %s\n", BASIN_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        print_main_usage();
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; ++i) {
+        if (strcmp(cmd, commands[i].name)) continue;
+        if (wants_help(argc - 1, argv + 1)) {
+            print_rank0(commands[i].usage);
+            return 0;
+        }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    return basin_error(BASIN_ERR_USAGE, "command line", cmd,
+                       "unknown command (`basin --help` lists the commands)");
+}
+
+int main(int argc, char **argv) {
+    int rc = basin_init(&argc, &argv);
+    if (rc == 0) rc = dispatch(argc, argv);
+    int status = basin_error_report(rc);
+    basin_finalize();
+    return status;
+}
