@@ -23,17 +23,19 @@ typedef struct Config {
     char path[4096]; /* the file it came from ("" for built-in defaults) */
 
     /* [system] */
-    ModelKind kind;   /* system.kind = glass | crystal            (required) */
-    int64_t natoms;   /* system.natoms, >= 2; crystal: 4 k^3; glass: even (required) */
-    double density;   /* system.density > 0, default 1.015 */
-    uint64_t seed;    /* system.seed, default 1 */
-    double overlap;   /* system.overlap_min in (0, 1.2], default 0.8 (glass push-off, sigma_ab) */
+    ModelKind kind; /* system.kind = glass | crystal            (required) */
+    int64_t natoms; /* system.natoms, >= 2; crystal: 4 k^3; glass: even (required) */
+    double density; /* system.density > 0, default 1.015 */
+    uint64_t seed;  /* system.seed, default 1 */
+    double overlap; /* system.overlap_min in (0, 1.2], default 0.8 (glass push-off, sigma_ab) */
+    char init_file[4096]; /* system.init_file: LAMMPS data file to start from, "none" (default):
+                             build the system from kind/natoms/density/seed */
 
     /* [md] */
-    double dt;           /* md.dt > 0, default 5e-3 */
-    double skin;         /* md.skin >= 0, default 0.3 */
-    double temperature;  /* md.temperature > 0: target T of equilibration and NVE (required) */
-    double t_liquid;     /* md.t_liquid > 0, default 1.0 (glass only) */
+    double dt;            /* md.dt > 0, default 5e-3 */
+    double skin;          /* md.skin >= 0, default 0.3 */
+    double temperature;   /* md.temperature > 0: target T of equilibration and NVE (required) */
+    double t_liquid;      /* md.t_liquid > 0, default 1.0 (glass only) */
     int64_t liquid_steps; /* md.liquid_steps >= 0, default 20000 (glass only) */
     int64_t equil_steps;  /* md.equil_steps >= 0, default 20000 */
     int64_t nve_steps;    /* md.nve_steps >= 0, default 20000 */
@@ -44,19 +46,21 @@ typedef struct Config {
     double tdamp;              /* thermostat.tdamp > 0 (time units), default 100 dt = 0.5 */
 
     /* [output] */
-    char dir[4096];        /* output.dir, default "." */
-    int64_t thermo_every;  /* output.thermo_every >= 1, default 100 */
-    int64_t traj_every;    /* output.traj_every >= 0 (0 = no trajectory), default 1000 */
-    int write_velocities;  /* output.velocities = true|false, default true */
-    int64_t checkpoint_every; /* output.checkpoint_every >= 0 (0 = only at end/signal), default 10000 */
+    char dir[4096];       /* output.dir, default "." */
+    int64_t thermo_every; /* output.thermo_every >= 1, default 100 */
+    int64_t traj_every;   /* output.traj_every >= 0 (0 = no trajectory), default 1000 */
+    int write_velocities; /* output.velocities = true|false, default true */
+    int64_t
+        checkpoint_every; /* output.checkpoint_every >= 0 (0 = only at end/signal), default 10000 */
+    int final_data;       /* output.final_data = true|false, default true: final.data (LAMMPS) */
 
     /* [inherent] */
-    int is_enabled;        /* inherent.enabled = true|false, default false */
-    double is_every;       /* inherent.every (time units) > 0, default 0.1 */
+    int is_enabled;          /* inherent.enabled = true|false, default false */
+    double is_every;         /* inherent.every (time units) > 0, default 0.1 */
     MinimizerKind minimizer; /* inherent.minimizer = fire | fire-bitzek | sd, default fire */
-    double fmax_tol;       /* inherent.fmax > 0, default 1e-9 */
-    double event_threshold; /* inherent.event_threshold > 0, default 1e-2 */
-    int64_t max_iter;      /* inherent.max_iter >= 1, default 100000 */
+    double fmax_tol;         /* inherent.fmax > 0, default 1e-9 */
+    double event_threshold;  /* inherent.event_threshold > 0, default 1e-2 */
+    int64_t max_iter;        /* inherent.max_iter >= 1, default 100000 */
 } Config;
 
 /* Fill c with the built-in defaults (a small N = 500 glass at T = 0.01: the quickstart job);

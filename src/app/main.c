@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "basin/config.h"
 #include "basin/util.h"
 #include "basin_version.h"
@@ -140,13 +141,22 @@ static const Command commands[] = {
      "and prints the fully resolved configuration as INI text that basin reads back.\n"
      "On error prints one line `basin: error: <file>:<section.key>: <what>` and exits 1.\n",
      cmd_config},
+    {"eval", "potential energy, pressure and forces of a LAMMPS data file",
+     "usage: basin eval FILE.data [--forces OUT] [--kind glass|crystal]\n"
+     "\n"
+     "Computes the potential energy Phi, the virial W and W/3V, and with --forces the force on\n"
+     "every atom (lines `id fx fy fz`, ids as in the file) of the configuration in FILE.data\n"
+     "(LAMMPS atomic style, cubic periodic box), with the same kernel as `basin run`.\n"
+     "The model is the glass for 2 atom types and the crystal for 1 unless --kind says.\n",
+     app_cmd_eval},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
 static void print_main_usage(void) {
     if (par_rank() != 0) return;
     fputs(main_usage, stdout);
-    for (int i = 0; i < NCOMMANDS; ++i) printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < NCOMMANDS; ++i)
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
     printf("\n`basin <command> --help` describes a command. Documentation: docs/usage.md\n");
     fflush(stdout);
 }

@@ -11,9 +11,13 @@
  * stage, per atom and relative to N T. thermostat.kind = none runs the NVT stages as NVE (the
  * quench rescale still happens).
  *
+ * system.init_file replaces the build by a LAMMPS data file (velocities kept when present, else
+ * drawn at md.temperature); the liquid stage is then skipped.
+ *
  * Output: <output.dir>/thermo.dat (rank 0; flushed after every row) and the same rows in the
  * log every output.thermo_every steps and at the end of every stage; one progress line per
- * stage (steps/s, atom-steps/s, ETA) and a timing breakdown at the end. Units are reduced:
+ * stage (steps/s, atom-steps/s, ETA), a timing breakdown at the end, and the final state as a
+ * LAMMPS data file <output.dir>/final.data (output.final_data). Units are reduced:
  * energies per atom in eps, time in sqrt(m sigma_eff^2 / eps), pressure in eps / sigma_eff^3.
  */
 #include <errno.h>
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basin/lammps_data.h"
 #include "basin/md.h"
 #include "basin/util.h"
 
@@ -157,8 +162,41 @@ static int run_stage(MdState *s, const Stage *st, ThermoOut *o) {
     return 0;
 }
 
-/* Collective. Build the global start configuration (identical on every rank) and distribute it. */
-static int build_system(const Config *c, const Model *m, Domain **dom) {
+static int has_init_file(const Config *c) {
+    return strcmp(c->init_file, "none") != 0;
+}
+
+/* Collective. Build the global start configuration (identical on every rank) and distribute it;
+ * or read it from system.init_file. *have_v tells whether velocities came with it. */
+static int build_system(const Config *c, const Model *m, Domain **dom, int *have_v) {
+    *have_v = 0;
+    if (has_init_file(c)) {
+        LammpsData in = {0};
+        BCHK(lammps_data_read(c->init_file, &in));
+        int rc = 0;
+        if (in.n != c->natoms)
+            rc = basin_error(BASIN_ERR_CONFIG, c->init_file, "system.natoms",
+                             "the file holds %lld atoms but system.natoms = %lld", (long long)in.n,
+                             (long long)c->natoms);
+        for (int64_t i = 0; i < in.n && rc == 0; ++i)
+            if (in.species[i] >= m->nspecies)
+                rc = basin_error(BASIN_ERR_CONFIG, c->init_file, "system.kind",
+                                 "atom %lld has type %d but a %s has %d species", (long long)i + 1,
+                                 in.species[i] + 1, config_kind_name(c->kind), m->nspecies);
+        if (rc == 0 && in.L <= 2.0 * m->rc_max)
+            rc = basin_error(BASIN_ERR_CONFIG, c->init_file, "box",
+                             "box edge %g must exceed 2 r_c = %g (minimum image)", in.L,
+                             2.0 * m->rc_max);
+        if (rc == 0) {
+            log_info("start: %s (N = %lld, L = %.10g, rho = %.6g%s)", c->init_file, (long long)in.n,
+                     in.L, (double)in.n / (in.L * in.L * in.L), in.v ? ", with velocities" : "");
+            rc = domain_create(m, in.L, c->skin, dom);
+        }
+        if (rc == 0) rc = domain_distribute(*dom, in.n, in.x, in.v, in.species, in.image);
+        *have_v = in.v != NULL;
+        lammps_data_free(&in);
+        return rc;
+    }
     double *x = NULL, L = 0.0;
     int *species = NULL;
     int rc = BALLOC(x, 3 * c->natoms);
@@ -177,6 +215,56 @@ static int build_system(const Config *c, const Model *m, Domain **dom) {
     return rc;
 }
 
+/* Collective. Gathers the final state by id (O(N) per rank, once per run) and writes
+ * <dir>/final.data for LAMMPS, OVITO or a later `system.init_file`. */
+static int write_final_data(const Config *c, const Domain *d) {
+    const int64_t n = d->natoms;
+    double *own = NULL, *x = NULL, *v = NULL, *aux = NULL;
+    int *species = NULL;
+    int32_t *image = NULL;
+    int rc = BALLOC(own, 4 * (size_t)(d->nlocal > 0 ? d->nlocal : 1));
+    if (rc == 0) rc = BALLOC(x, 3 * n);
+    if (rc == 0) rc = BALLOC(v, 3 * n);
+    if (rc == 0) rc = BALLOC(aux, 4 * n);
+    if (rc == 0) rc = BALLOC(species, n);
+    if (rc == 0) rc = BALLOC(image, 3 * n);
+    rc = basin_error_agree(rc);
+    if (rc == 0) {
+        /* species and image counters travel as doubles: exact for these small integers */
+        for (int i = 0; i < d->nlocal; ++i) {
+            own[4 * i] = d->species[i];
+            for (int k = 0; k < 3; ++k)
+                own[4 * i + 1 + k] = d->image[3 * i + k];
+        }
+        rc = domain_allgather_by_id(d, d->x, 3, x);
+        if (rc == 0) rc = domain_allgather_by_id(d, d->v, 3, v);
+        if (rc == 0) rc = domain_allgather_by_id(d, own, 4, aux);
+    }
+    if (rc == 0) {
+        for (int64_t i = 0; i < n; ++i) {
+            species[i] = (int)aux[4 * i];
+            for (int k = 0; k < 3; ++k)
+                image[3 * i + k] = (int32_t)aux[4 * i + 1 + k];
+        }
+        char path[4200];
+        snprintf(path, sizeof path, "%s/final.data", c->dir[0] ? c->dir : ".");
+        char title[128];
+        snprintf(title, sizeof title, "basin final state: %s N = %lld T = %g",
+                 config_kind_name(c->kind), (long long)n, c->temperature);
+        timer_start(TIMER_OUTPUT);
+        rc = lammps_data_write(path, title, n, d->model->nspecies, d->L, x, v, species, image);
+        timer_stop(TIMER_OUTPUT);
+        if (rc == 0) log_info("final state written to %s", path);
+    }
+    free(own);
+    free(x);
+    free(v);
+    free(aux);
+    free(species);
+    free(image);
+    return rc;
+}
+
 int md_run_config(const Config *c) {
     Model model;
     Domain *d = NULL;
@@ -188,8 +276,9 @@ int md_run_config(const Config *c) {
     timer_start(TIMER_TOTAL);
     model_init(&model, c->kind);
 
+    int have_v = 0;
     rc = thermo_open(&out, c);
-    if (rc == 0) rc = build_system(c, &model, &d);
+    if (rc == 0) rc = build_system(c, &model, &d, &have_v);
     if (rc == 0) rc = md_state_create(d, c->dt, c->nhc_chain, c->tdamp, &s);
     rc = basin_error_agree(rc);
     if (rc != 0) goto done;
@@ -199,10 +288,11 @@ int md_run_config(const Config *c) {
              par_size(), d->dims[0], d->dims[1], d->dims[2], config_thermostat_name(c->thermostat),
              c->nhc_chain, c->tdamp, md_kernel_name());
 
-    const int glass = c->kind == MODEL_GLASS;
+    /* A start from a file has no liquid stage: it is already a glass (or a crystal). */
+    const int glass = c->kind == MODEL_GLASS && !has_init_file(c);
     const MdEnsemble nvt = c->thermostat == THERMOSTAT_NHC ? MD_NVT : MD_NVE;
     const double t0 = glass ? c->t_liquid : c->temperature;
-    rc = md_velocities_init(d, c->seed, 0, t0);
+    if (!have_v) rc = md_velocities_init(d, c->seed, 0, t0);
     if (rc == 0) rc = md_setup(s);
     if (rc != 0) goto done;
 
@@ -221,6 +311,7 @@ int md_run_config(const Config *c) {
         }
         rc = run_stage(s, &stages[k], &out);
     }
+    if (rc == 0 && c->final_data) rc = write_final_data(c, d);
 
 done:
     thermo_close(&out);

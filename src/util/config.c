@@ -107,6 +107,11 @@ static const KeyDef keys[] = {
     DBL("system", "density", density, 0.0, 1, INFINITY, 0),
     {.section = "system", .name = "seed", .type = KT_UINT64, .offset = F(seed)},
     DBL("system", "overlap_min", overlap, 0.0, 1, 1.2, 0),
+    {.section = "system",
+     .name = "init_file",
+     .type = KT_STRING,
+     .offset = F(init_file),
+     .size = sizeof(((Config *)0)->init_file)},
 
     DBL("md", "dt", dt, 0.0, 1, INFINITY, 0),
     DBL("md", "skin", skin, 0.0, 0, INFINITY, 0),
@@ -141,6 +146,7 @@ static const KeyDef keys[] = {
     I64("output", "traj_every", traj_every, 0, INT64_MAX),
     BOOL("output", "velocities", write_velocities),
     I64("output", "checkpoint_every", checkpoint_every, 0, INT64_MAX),
+    BOOL("output", "final_data", final_data),
 
     BOOL("inherent", "enabled", is_enabled),
     DBL("inherent", "every", is_every, 0.0, 1, INFINITY, 0),
@@ -163,6 +169,7 @@ void config_defaults(Config *c) {
     c->density = 1.015;
     c->seed = 1;
     c->overlap = 0.8;
+    strcpy(c->init_file, "none");
 
     c->dt = 5e-3;
     c->skin = 0.3;
@@ -181,6 +188,7 @@ void config_defaults(Config *c) {
     c->traj_every = 1000;
     c->write_velocities = 1;
     c->checkpoint_every = 10000;
+    c->final_data = 1;
 
     c->is_enabled = 0;
     c->is_every = 0.1;
