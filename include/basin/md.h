@@ -167,7 +167,10 @@ int md_thermo(const MdState *s, MdThermo *th);
  *            md.temperature -> NVT md.equil_steps -> NVE md.nve_steps
  *   crystal: model_build_fcc -> velocities at md.temperature -> NVT md.equil_steps -> NVE
  * (thermostat.kind = none turns the NVT stages into NVE). Writes <output.dir>/thermo.dat
- * (rank 0), logs stage transitions, a progress line and a timing breakdown. */
-int md_run_config(const Config *c);
+ * (rank 0), the NVE trajectory <output.dir>/trajectory.h5 (H5MD, every output.traj_every
+ * steps; none when 0), <output.dir>/final.data (output.final_data), logs stage transitions, a
+ * progress line and a timing breakdown. command_line (may be NULL) is recorded in the
+ * trajectory's /parameters. */
+int md_run_config(const Config *c, const char *command_line);
 
 #endif

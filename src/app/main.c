@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "basin/h5md.h"
 #include "basin/config.h"
 #include "basin/util.h"
 #include "basin_version.h"
@@ -85,6 +86,11 @@ static int cmd_config(int argc, char **argv) {
 /* ---- basin run ---- */
 static int cmd_run(int argc, char **argv) {
     const char *file = NULL;
+    char cmdline[1024] = "basin";
+    for (int i = 0; i < argc; ++i) {
+        size_t n = strlen(cmdline);
+        snprintf(cmdline + n, sizeof cmdline - n, " %s", argv[i]);
+    }
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quiet")) {
             log_set_level(LOG_WARN);
@@ -116,11 +122,17 @@ static int cmd_run(int argc, char **argv) {
         free(buf);
     }
 #ifdef HAVE_MD
-    BCHK(md_run_config(&c));
+    BCHK(md_run_config(&c, cmdline));
     return 0;
 #else
     return basin_error(BASIN_ERR_INTERNAL, NULL, NULL, "this build has no MD engine");
 #endif
+}
+
+/* ---- basin info ---- */
+static int cmd_info(int argc, char **argv) {
+    if (argc != 2 || argv[1][0] == '-') return usage_error("info", "expected exactly one file");
+    return h5md_info(argv[1]);
 }
 
 static const Command commands[] = {
@@ -141,6 +153,12 @@ static const Command commands[] = {
      "and prints the fully resolved configuration as INI text that basin reads back.\n"
      "On error prints one line `basin: error: <file>:<section.key>: <what>` and exits 1.\n",
      cmd_config},
+    {"info", "what a basin or H5MD file holds (groups, frames, N, time span, config)",
+     "usage: basin info FILE.h5\n"
+     "\n"
+     "Prints the creator, the particle groups, N, the number of frames and their time span,\n"
+     "the observables and the configuration stored in /parameters of an H5MD file.\n",
+     cmd_info},
     {"eval", "potential energy, pressure and forces of a LAMMPS data file",
      "usage: basin eval FILE.data [--forces OUT] [--kind glass|crystal]\n"
      "\n"

@@ -14,7 +14,9 @@
  * system.init_file replaces the build by a LAMMPS data file (velocities kept when present, else
  * drawn at md.temperature); the liquid stage is then skipped.
  *
- * Output: <output.dir>/thermo.dat (rank 0; flushed after every row) and the same rows in the
+ * Output: <output.dir>/trajectory.h5 (H5MD, NVE stage only, a frame every output.traj_every
+ * steps with the observables of the same step; docs/formats.md),
+ * <output.dir>/thermo.dat (rank 0; flushed after every row) and the same rows in the
  * log every output.thermo_every steps and at the end of every stage; one progress line per
  * stage (steps/s, atom-steps/s, ETA), a timing breakdown at the end, and the final state as a
  * LAMMPS data file <output.dir>/final.data (output.final_data). Units are reduced:
@@ -27,9 +29,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basin/h5md.h"
 #include "basin/lammps_data.h"
 #include "basin/md.h"
 #include "basin/util.h"
+#include "basin_version.h"
 
 typedef struct Stage {
     const char *name;
@@ -121,8 +125,53 @@ static void thermo_emit(ThermoOut *o, const MdThermo *th, int stage) {
     timer_stop(TIMER_OUTPUT);
 }
 
-/* Collective. Run one stage; writes thermo rows at multiples of o->every and at the end. */
-static int run_stage(MdState *s, const Stage *st, ThermoOut *o) {
+/* The NVE trajectory: H5MD frames every traj_every steps of the production stage. */
+typedef struct TrajOut {
+    H5md *h5;      /* NULL: no trajectory */
+    int64_t every; /* output.traj_every */
+    int64_t first; /* MD step at which production starts (frame 0) */
+} TrajOut;
+
+/* Collective. One frame with the observables of the same step (MDAnalysis indexes
+ * /observables by position frame, so they must be sampled together). */
+static int traj_frame(TrajOut *t, const MdState *s) {
+    MdThermo th;
+    BCHK(md_thermo(s, &th));
+    const double obs[H5MD_NOBS] = {
+        [H5MD_OBS_TEMPERATURE] = th.t,     [H5MD_OBS_POTENTIAL_ENERGY] = th.pe,
+        [H5MD_OBS_KINETIC_ENERGY] = th.ke, [H5MD_OBS_TOTAL_ENERGY] = th.etot,
+        [H5MD_OBS_PRESSURE] = th.pressure,
+    };
+    timer_start(TIMER_OUTPUT);
+    int rc = h5md_append_frame(t->h5, s->d, s->step, th.time, obs);
+    timer_stop(TIMER_OUTPUT);
+    return rc;
+}
+
+/* Collective. Create <dir>/trajectory.h5 for the production stage. */
+static int traj_open(TrajOut *t, const Config *c, const Domain *d, const char *command_line) {
+    t->h5 = NULL;
+    t->every = c->traj_every;
+    if (c->traj_every <= 0) return 0;
+    int need = config_dump(c, NULL, 0) + 1;
+    char *text = NULL;
+    BCHK(BALLOC(text, need));
+    config_dump(c, text, need);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/trajectory.h5", c->dir[0] ? c->dir : ".");
+    const H5mdMeta meta = {.basin_version = BASIN_VERSION,
+                           .author = NULL,
+                           .config_text = text,
+                           .command_line = command_line};
+    int rc = h5md_create_domain(path, &meta, d, c->write_velocities ? H5MD_VELOCITIES : 0, &t->h5);
+    free(text);
+    if (rc == 0) log_info("trajectory: %s, a frame every %lld steps", path, (long long)t->every);
+    return rc;
+}
+
+/* Collective. Run one stage; writes thermo rows at multiples of o->every and at the end, and
+ * trajectory frames (t may be NULL) at multiples of t->every counted from the stage start. */
+static int run_stage(MdState *s, const Stage *st, ThermoOut *o, TrajOut *t) {
     const double n = (double)s->d->natoms;
     BCHK(md_set_ensemble(s, st->ensemble, st->t));
     MdThermo th0, th;
@@ -135,6 +184,10 @@ static int run_stage(MdState *s, const Stage *st, ThermoOut *o) {
              st->ensemble == MD_NVT ? "T = " : ", set T = ", st->t, (long long)st->steps,
              (double)st->steps * s->dt, (long long)s->step, th0.t_nf);
     if (s->step == 0) thermo_emit(o, &th0, st->index);
+    if (t && t->h5) {
+        t->first = s->step;
+        BCHK(traj_frame(t, s));
+    }
 
     Progress p;
     progress_start(&p, st->name, st->steps, n, "atom-steps");
@@ -148,6 +201,7 @@ static int run_stage(MdState *s, const Stage *st, ThermoOut *o) {
             BCHK(rc);
             thermo_emit(o, &th, st->index);
         }
+        if (t && t->h5 && k % t->every == 0) BCHK(traj_frame(t, s));
         progress_update(&p, k);
     }
     progress_finish(&p);
@@ -265,11 +319,12 @@ static int write_final_data(const Config *c, const Domain *d) {
     return rc;
 }
 
-int md_run_config(const Config *c) {
+int md_run_config(const Config *c, const char *command_line) {
     Model model;
     Domain *d = NULL;
     MdState *s = NULL;
     ThermoOut out = {0};
+    TrajOut traj = {0};
     int rc;
 
     timer_reset_all();
@@ -309,7 +364,13 @@ int md_run_config(const Config *c) {
             rc = md_rescale_temperature(d, c->temperature);
             if (rc != 0) break;
         }
-        rc = run_stage(s, &stages[k], &out);
+        const int production = stages[k].index == 2;
+        if (production) rc = traj_open(&traj, c, d, command_line);
+        if (rc == 0) rc = run_stage(s, &stages[k], &out, production ? &traj : NULL);
+    }
+    if (traj.h5) {
+        const int rc2 = h5md_close(&traj.h5);
+        if (rc == 0) rc = rc2;
     }
     if (rc == 0 && c->final_data) rc = write_final_data(c, d);
 

@@ -20,9 +20,12 @@ equil_steps = 200
 nve_steps = 200
 [output]
 dir = a
+traj_every = 100
 EOT
 $MPI -n 2 $B run --quiet a.ini || { echo "FAIL: run"; exit 1; }
 check "final.data written" '[ -s a/final.data ]'
+info=$($B info a/trajectory.h5); rc=$?
+check "trajectory.h5 holds the 3 NVE frames ($rc)" '[ $rc -eq 0 ] && grep -q "N = 400, 3 frames, steps 400 .. 600" <<<"$info"'
 last=$(tail -1 a/thermo.dat | awk '{print $6}')
 $MPI -n 1 $B eval a/final.data --forces f1.txt > e1.txt || fail=1
 $MPI -n 2 $B eval a/final.data --forces f2.txt > e2.txt || fail=1

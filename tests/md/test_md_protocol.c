@@ -73,7 +73,7 @@ static void test_run(ModelKind kind, int64_t n, const char *tag) {
     c.traj_every = 0;
     snprintf(c.dir, sizeof(c.dir), "md_protocol_%s_np%d/out", tag, par_size());
     TOK(config_validate(&c));
-    TOK(md_run_config(&c));
+    TOK(md_run_config(&c, NULL));
     if (par_rank() == 0) {
         /* rows: step 0 plus every 20 steps over 180 (glass) or 120 (crystal) steps */
         const int64_t total = c.liquid_steps + c.equil_steps + c.nve_steps;
@@ -87,7 +87,7 @@ static void test_bad_dir(void) {
     c.natoms = 500;
     c.liquid_steps = c.equil_steps = c.nve_steps = 1;
     snprintf(c.dir, sizeof(c.dir), "/proc/basin-no-such-dir/x");
-    const int rc = md_run_config(&c);
+    const int rc = md_run_config(&c, NULL);
     TCHECK(rc == BASIN_ERR_IO, "unwritable output.dir gave %d", rc);
     TCHECK(strstr(basin_error_message(), "/proc/basin-no-such-dir") != NULL, "message: %s",
            basin_error_message());
