@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "basin/h5md.h"
+#include "basin/harmonic.h"
 #include "basin/config.h"
 #include "basin/util.h"
 #include "basin_version.h"
@@ -135,6 +136,56 @@ static int cmd_info(int argc, char **argv) {
     return h5md_info(argv[1]);
 }
 
+/* ---- basin modes ---- */
+static int cmd_modes(int argc, char **argv) {
+    const char *cfg = NULL, *input = NULL, *out = "modes.h5";
+    int64_t frame = -1;
+    int kind = -1;
+    HarmonicOptions o;
+    harmonic_options_default(&o);
+    char cmdline[1024] = "basin";
+    for (int i = 0; i < argc; ++i) {
+        size_t n = strlen(cmdline);
+        snprintf(cmdline + n, sizeof cmdline - n, " %s", argv[i]);
+    }
+    for (int i = 1; i < argc; ++i) {
+        int r = harmonic_options_parse_arg(argc, argv, &i, &o);
+        if (r < 0) return r;
+        if (r == 1) continue;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            cfg = argv[++i];
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "--frame") && i + 1 < argc) {
+            char *end = NULL;
+            frame = strtoll(argv[++i], &end, 10);
+            if (!end || *end) return usage_error("modes", "--frame needs an integer");
+        } else if (!strcmp(argv[i], "--kind") && i + 1 < argc) {
+            ++i;
+            if (!strcmp(argv[i], "glass"))
+                kind = MODEL_GLASS;
+            else if (!strcmp(argv[i], "crystal"))
+                kind = MODEL_CRYSTAL;
+            else
+                return usage_error("modes", "--kind must be glass or crystal");
+        } else if (argv[i][0] == '-') {
+            return usage_error("modes", "unknown option or missing value");
+        } else if (!input) {
+            input = argv[i];
+        } else {
+            return usage_error("modes", "more than one input given");
+        }
+    }
+    Config c;
+    if (cfg) {
+        BCHK(config_load(cfg, &c));
+    } else {
+        config_defaults(&c);
+    }
+    if (kind >= 0) c.kind = (ModelKind)kind;
+    return harmonic_modes_run(&c, input, frame, &o, out);
+}
+
 static const Command commands[] = {
     {"run", "run the MD protocol of a configuration file (glass or crystal)",
      "usage: basin run [CONFIG.ini] [--quiet|--verbose]\n"
@@ -153,6 +204,19 @@ static const Command commands[] = {
      "and prints the fully resolved configuration as INI text that basin reads back.\n"
      "On error prints one line `basin: error: <file>:<section.key>: <what>` and exits 1.\n",
      cmd_config},
+    {"modes", "normal modes of an inherent structure: Hessian, ELPA, vDOS, participation ratios",
+     "usage: basin modes [INPUT] [--config CONFIG.ini] [--kind glass|crystal] [--frame K]\n"
+     "                   [--out modes.h5] [solver options]\n"
+     "\n"
+     "Assembles the 3N x 3N Hessian straight into a 2D block-cyclic matrix, diagonalises it\n"
+     "with ELPA (or ScaLAPACK pdsyevd) and writes omega_k, eigenvectors, participation ratios\n"
+     "and the vDOS to --out (docs/modes.md). INPUT is an H5MD trajectory (frame K, default the\n"
+     "last) or a LAMMPS data file, and must be a minimum (an inherent structure): the\n"
+     "eigenvalues are checked (error \"not a minimum\"). Without INPUT the system of the\n"
+     "configuration is built (an FCC crystal is an exact minimum). The model kind and skin\n"
+     "come from --config (default: the built-in configuration), --kind overrides the kind.\n"
+     "\n" HARMONIC_OPTIONS_HELP,
+     cmd_modes},
     {"info", "what a basin or H5MD file holds (groups, frames, N, time span, config)",
      "usage: basin info FILE.h5\n"
      "\n"

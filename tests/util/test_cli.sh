@@ -13,7 +13,7 @@ check "--version prints basin X" '[[ "$out" == basin\ * ]]'
 out=$($B --help); rc=$?
 check "--help exit 0" '[ $rc -eq 0 ]'
 check "--help lists run" 'grep -q "^  run" <<<"$out"'
-for c in run config; do
+for c in run config eval info modes; do
   out=$($B $c --help); rc=$?
   check "$c --help exit 0" '[ $rc -eq 0 ]'
   check "$c --help shows usage" 'grep -q "^usage: basin $c" <<<"$out"'
