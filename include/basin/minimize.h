@@ -1,0 +1,243 @@
+/* minimize: local minimisation of Phi on the distributed Domain (FIRE 2.0, the original FIRE,
+ * steepest descent, an optional Newton-Krylov finishing stage) and the in-situ
+ * inherent-structure tracker of `basin run` (PHYSICS.md section 4).
+ *
+ * Everything runs on the same decomposition, cells, Verlet lists and halo as the MD: after each
+ * change of the owned positions the minimisers call domain_check_rebuild() ? domain_rebuild() :
+ * domain_forward() and then md_forces(). No MPI here: the global scalars of each iteration go
+ * through one par_sum_d() of a small vector (util.h). Method, defaults, measured noise floors
+ * and force-evaluation counts are in docs/inherent.md.
+ *
+ * Reduced units: length sigma_eff, energy eps, force eps/sigma_eff, time sqrt(m sigma^2/eps),
+ * mass 1. "Collective" means every rank of the util communicator calls the function at the
+ * same point with the same parameters.
+ */
+#ifndef BASIN_MINIMIZE_H
+#define BASIN_MINIMIZE_H
+
+#include <stdint.h>
+
+#include "basin/config.h"
+#include "basin/domain.h"
+#include "basin/model.h"
+
+/* ---- minimiser ---- */
+
+/* Second stage after FIRE/SD: none, or Newton-Krylov (preconditioned CG on the linearised
+ * system H s = F, Hessian-vector products by forward differences of forces, each counted as a
+ * force evaluation), entered once max_i |F_i| < MinParams.finish_fmax. */
+typedef enum { MIN_FINISH_NONE = 0, MIN_FINISH_NEWTON = 1 } MinFinish;
+
+typedef struct MinParams {
+    MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD (basin/config.h) */
+
+    /* Convergence: every criterion with a tolerance > 0 must hold (at least one must be > 0). */
+    double fmax_tol;   /* max_i |F_i| < fmax_tol (eps/sigma); config inherent.fmax */
+    double fnorm_tol;  /* ||F||_2 = (sum_i |F_i|^2)^(1/2) < fnorm_tol (LAMMPS's ftol) */
+    int64_t max_iter;  /* iterations of FIRE/SD (config inherent.max_iter) */
+    int64_t max_evals; /* force evaluations in all (0: no limit) */
+
+    /* Per-iteration displacement cap: no atom moves more than dmax (sigma) in one iteration
+     * (FIRE/SD: the atom's step is shortened; Newton: the whole step is scaled). */
+    double dmax;
+
+    /* FIRE (Guenole et al. 2020 names; defaults by kind in minimize_params_default) */
+    double dt_start, dt_max, dt_min; /* time steps (time units) */
+    double alpha_start, f_alpha;     /* mixing */
+    double f_inc, f_dec;             /* dt growth / shrink factors */
+    int n_delay;                     /* P > 0 steps before dt may grow */
+    int64_t n_neg_max;               /* stop after this many consecutive P <= 0 (0: never) */
+    int halfstep_back;               /* inertia correction x -= dt v / 2 when P <= 0 */
+    int initial_delay;               /* no dt shrink / alpha reset during the first n_delay */
+
+    /* steepest descent x += gamma F, gamma adapted (grows 1.2x, halves on an uphill step) */
+    double sd_gamma0, sd_gamma_max; /* sigma^2 / eps */
+
+    /* finishing stage */
+    MinFinish finish;
+    double finish_fmax;      /* switch from FIRE/SD to the finisher below this max |F_i| */
+    int newton_max_steps;    /* outer Newton steps before falling back to FIRE */
+    int64_t newton_max_cg;   /* CG iterations per Newton step */
+    double newton_eta;       /* relative CG residual of the first step (forcing term) */
+    int newton_precondition; /* 1: 3x3 block-Jacobi preconditioner from the analytic Hessian */
+    double guess_fmax;       /* prediction gate on max |F_i| (MinGuess) */
+    double guess_eta;        /* accept a prediction if |F - H s0| < guess_eta |F| */
+
+    int log_every; /* log_debug line every log_every iterations (0: none) */
+} MinParams;
+
+typedef enum {
+    MIN_CONVERGED = 0,
+    MIN_MAX_ITER = 1, /* max_iter or max_evals reached */
+    MIN_STUCK = 2,    /* FIRE: more than n_neg_max consecutive uphill steps */
+} MinStatus;
+
+typedef struct MinResult {
+    MinStatus status;
+    int64_t iterations;      /* FIRE/SD iterations + Newton CG iterations */
+    int64_t force_evals;     /* md_forces() calls, finite-difference Hessian products included */
+    int64_t hess_diag_evals; /* analytic 3x3 block-diagonal Hessian passes (preconditioner) */
+    int64_t newton_steps;    /* accepted outer Newton steps */
+    int64_t cg_iters;        /* inner CG iterations (= Hessian-vector products) */
+    int64_t rebuilds;        /* neighbour-list rebuilds during the minimisation */
+    int64_t resets;          /* FIRE: P <= 0 events (v set to zero) */
+    int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
+    int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
+    int64_t guess_used;      /* Newton steps that started from the prediction */
+    int64_t guess_rejected;  /* triggered hand-overs whose prediction failed the residual test */
+    double pe;               /* Phi at the end (total, eps) */
+    double fmax;             /* max_i |F_i| at the end */
+    double fnorm;            /* ||F||_2 at the end */
+    double seconds;          /* wall time (rank 0's clock) */
+} MinResult;
+
+/* Not collective. Defaults of a minimiser kind (docs/inherent.md tabulates them):
+ *   FIRE 2.0: dt_start 0.005, dt_max 0.05, dt_min 1e-4, alpha_start 0.25, f_alpha 0.99,
+ *     f_inc 1.1, f_dec 0.5, n_delay 20, n_neg_max 2000, halfstep_back 1, initial_delay 1
+ *     (LAMMPS min_style fire defaults with dt = 0.005);
+ *   FIRE Bitzek 2006: alpha_start 0.1, n_delay 5, halfstep_back 0, initial_delay 0, rest alike;
+ *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3.
+ * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
+ * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,
+ * newton_precondition 1, guess_fmax 1e-3, guess_eta 0.1, log_every 0. */
+void minimize_params_default(MinParams *p, MinimizerKind kind);
+
+/* Not collective. Defaults of c->minimizer, then fmax_tol = inherent.fmax and max_iter =
+ * inherent.max_iter. */
+void minimize_params_from_config(MinParams *p, const Config *c);
+
+/* Not collective. BASIN_ERR_CONFIG naming the parameter if p is inconsistent. */
+int minimize_params_check(const MinParams *p);
+
+/* Collective. Minimise Phi from the owned positions of d (any state: the list is rebuilt
+ * first). On return the owned x are the final configuration, f[0, 3 nlocal) the forces there,
+ * v is ZERO (v is the FIRE velocity and the workspace that travels with atoms when a rebuild
+ * reorders them: a caller that needs its velocities keeps a copy). Not converging within
+ * max_iter/max_evals is not an error: r->status says so. Errors (identical on every rank):
+ * non-finite forces (BASIN_ERR_PHYSICS), lost atoms, allocation. */
+int minimize_run(Domain *d, const MinParams *p, MinResult *r);
+
+/* A predicted minimum for the Newton stage: positions of atoms by global id, in any order and
+ * possibly with repeats (e.g. the owned and ghost atoms of the previous inherent structure in
+ * a Domain with the same rank grid: every atom this rank owns during the quench must appear,
+ * atoms missing from it get no prediction). Only the Newton stage uses it: each Newton step
+ * first tries s0 = minimum image (guess - x) as the start of its CG solve of H s = F and keeps
+ * it only if the linear residual |F - H s0| is below |F| (then the CG refines it to the usual
+ * forcing tolerance, so the accepted step is an ordinary inexact Newton step; with a correct
+ * prediction no CG iteration is needed). Positions in sigma.
+ * With a finite phi the FIRE stage may hand over to Newton before finish_fmax: once
+ * max_i |F_i| < guess_fmax it checks every 10 iterations whether x has entered the harmonic
+ * region of the prediction m (for a quadratic Phi, Phi(x) - Phi(m) = F(x).(m - x) / 2 exactly;
+ * the cubic term is the leading difference, so the test is
+ * |Phi(x) - Phi(m) - F.(m - x)/2| < 0.05 F.(m - x)/2). The Newton step then verifies the
+ * prediction by its linear residual, |F - H (m - x)| < guess_eta |F|; if that fails the state
+ * goes back to FIRE unchanged (one Hessian product spent), the gate is lowered tenfold once,
+ * and after a second failure the trigger is disarmed. Why the gate: far from the minimum the
+ * residual test cannot tell a neighbouring basin from the predicted one (|F| dominates
+ * |H (m' - m)|), and a Newton step pulled towards the previous IS would hide a
+ * rearrangement; below guess_fmax the FIRE descent has decided the basin (docs/inherent.md
+ * shows the event statistics with and without prediction agree). */
+typedef struct MinGuess {
+    int64_t n;
+    const int64_t *id; /* [n] */
+    const double *x;   /* [3 n] */
+    double phi;        /* Phi at the prediction (total), NaN if unknown: arms the trigger below */
+} MinGuess;
+
+/* Collective. minimize_run() with a predicted minimum (guess may be NULL; ignored unless
+ * p->finish == MIN_FINISH_NEWTON). */
+int minimize_run_guess(Domain *d, const MinParams *p, const MinGuess *guess, MinResult *r);
+
+/* Collective. max_i |F_i| and ||F||_2 of the forces currently in d->f (owned atoms). */
+void minimize_force_norms(const Domain *d, double *fmax, double *fnorm);
+
+const char *minimize_status_name(MinStatus s);
+
+/* ---- in-situ inherent-structure tracker (PHYSICS.md section 4) ----
+ *
+ * The MD protocol creates one tracker per run and calls is_tracker_sample() every
+ * inherent.every time units of the NVE stage. The tracker owns a second Domain with the same
+ * rank grid; a sample copies the owned positions of the MD domain into it (the MD state is only
+ * read, so the MD trajectory is bitwise the same with tracking on or off), quenches them,
+ * moves r_IS into id-block order (one idblock_move) and compares it with the previous and the
+ * first inherent structure, which are kept as id-block arrays (O(N/P) memory per rank). */
+
+typedef struct IsTracker IsTracker;
+
+/* One inherent structure and its comparison with the previous one (Delta t = sampling
+ * interval) and with the first one. Global values, identical on every rank. */
+typedef struct IsRecord {
+    int64_t index;      /* 0 for the first sample */
+    int64_t step;       /* MD step of r(t) */
+    double time;        /* t */
+    double phi;         /* Phi_IS(t), total (eps) */
+    double dr;          /* |Delta r_IS(t)| = (sum_i |r_IS,i(t) - r_IS,i(t - Dt)|^2)^(1/2);
+                           0 for the first sample (minimum-image differences) */
+    double dphi;        /* |Phi_IS(t) - Phi_IS(t - Dt)| */
+    double n_rearr;     /* Eq. 7 of the Delta r_IS field (0 when dr == 0) */
+    double dr_max;      /* max_i |Delta r_IS,i| */
+    int64_t dr_max_id;  /* its atom id (-1 for the first sample) */
+    double dr0;         /* |r_IS(t) - r_IS(0)| */
+    double dphi0;       /* Phi_IS(t) - Phi_IS(0) (signed) */
+    int event;          /* dr > inherent.event_threshold */
+    int converged;      /* the quench met its tolerance */
+    int64_t iterations; /* of this quench */
+    int64_t force_evals;
+    double fmax;    /* final max_i |F_i| */
+    double fnorm;   /* final ||F||_2 */
+    double seconds; /* wall time of the sample (copy + quench + id-block move + compare) */
+} IsRecord;
+
+/* Collective. model, box edge L and skin as for the MD domain (same rank grid follows from the
+ * same communicator), minimiser and thresholds from c's [inherent] section, natoms atoms. */
+int is_tracker_create(const Model *m, double L, double skin, const Config *c, int64_t natoms,
+                      IsTracker **out);
+
+/* Collective. Quench r(t) = the owned positions of md (x, species, id are read; md is not
+ * modified) and fill *out. step/time label the sample. Non-convergence is reported in
+ * out->converged (and a warning), not as an error. */
+int is_tracker_sample(IsTracker *t, const Domain *md, int64_t step, double time, IsRecord *out);
+
+/* Collective (frees the tracker's Domain). NULL-safe; sets *t = NULL. */
+void is_tracker_destroy(IsTracker **t);
+
+/* Not collective. This rank's id-block [lo, hi) (idblock_range of natoms). */
+void is_tracker_block(const IsTracker *t, int64_t *lo, int64_t *hi);
+
+/* Not collective. Id-block arrays owned by the tracker (3 (hi - lo) doubles; NULL before the
+ * first sample): the current IS, the previous IS, the first IS, and the current displacement
+ * field Delta r_IS,i = minimum image of r_IS,i(t) - r_IS,i(t - Dt) (zeros for the first
+ * sample). Valid until the next sample; positions are wrapped into [0, L). */
+const double *is_tracker_positions(const IsTracker *t);
+const double *is_tracker_prev_positions(const IsTracker *t);
+const double *is_tracker_first_positions(const IsTracker *t);
+const double *is_tracker_displacements(const IsTracker *t);
+/* Species of the id-block (int32, hi - lo entries; NULL before the first sample). */
+const int32_t *is_tracker_species(const IsTracker *t);
+/* The tracker's quench parameters (may be changed between samples, e.g. by tests). */
+MinParams *is_tracker_params(IsTracker *t);
+/* Use the previous IS as the Newton stage's prediction (default 1; docs/inherent.md). */
+void is_tracker_set_prediction(IsTracker *t, int on);
+/* Samples taken so far. */
+int64_t is_tracker_count(const IsTracker *t);
+
+/* Checkpoint hook (STYLE.md habit 12): the tracker state as a table of entries that one
+ * routine walks for writing and reading. Entry pointers point into the tracker; a reader
+ * fills them in place (count elements of type each), then calls is_tracker_state_loaded(). */
+typedef enum { IS_STATE_F64 = 0, IS_STATE_I64 = 1, IS_STATE_I32 = 2 } IsStateType;
+typedef struct IsStateEntry {
+    const char *name; /* e.g. "is/prev_positions" */
+    void *ptr;
+    IsStateType type;
+    int64_t count; /* elements on this rank (id-block arrays: per rank; scalars: 1) */
+    int per_rank;  /* 1: id-block array (each rank its block), 0: same value on every rank */
+} IsStateEntry;
+#define IS_STATE_MAX_ENTRIES 16
+/* Not collective. Fills e[0 .. *n). Before the first sample the arrays are allocated (zeros)
+ * so that a reader can restore into them. */
+int is_tracker_state(IsTracker *t, IsStateEntry *e, int max_entries, int *n);
+/* Collective. Call after restoring the entries (validates the count and the positions; every
+ * rank returns the same code). */
+int is_tracker_state_loaded(IsTracker *t);
+
+#endif

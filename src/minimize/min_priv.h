@@ -1,0 +1,76 @@
+/* Private to src/minimize: the state shared by the driver (minimize.c) and the stages (fire.c,
+ * sd.c, newton.c). */
+#ifndef BASIN_MIN_PRIV_H
+#define BASIN_MIN_PRIV_H
+
+#include "basin/minimize.h"
+
+/* Slots of the fused per-iteration reduction (one par_sum_d). */
+enum {
+    RED_PE = 0,  /* Phi */
+    RED_FF,      /* F . F */
+    RED_FV,      /* F . v (FIRE power P; SD: F_new . F_old) */
+    RED_VV,      /* v . v */
+    RED_NTOL,    /* atoms with |F_i| >= fmax_tol (0 <=> max |F_i| < fmax_tol) */
+    RED_NSWITCH, /* atoms with |F_i| >= the current switch threshold */
+    RED_NGATE,   /* atoms with |F_i| >= the prediction gate (MinGuess) */
+    RED_N
+};
+
+/* What a stage returns to the driver. */
+enum { STAGE_DONE = 0, STAGE_SWITCH = 1, STAGE_REJECTED = 2 };
+
+typedef struct MinCtx {
+    Domain *d;
+    const MinParams *p;
+    MinResult *r;
+    double g[RED_N];      /* the last fused reduction (global values) */
+    double pe_local;      /* this rank's share of Phi at the last evaluation */
+    double switch_fmax;   /* current switch threshold for the finisher (0: none) */
+    int64_t capped_local; /* this rank's capped atom-steps */
+    /* prediction for the Newton stage (minimize_run_guess): open-addressing map id -> index
+     * into guess->x; NULL when there is none */
+    const MinGuess *guess;
+    int64_t *gkey;    /* [gcap] ids, -1 = empty */
+    int64_t *gval;    /* [gcap] */
+    int64_t gcap;     /* power of two */
+    int trigger;      /* the energy trigger of MinGuess is armed */
+    int via_trigger;  /* the current Newton stage was entered by the trigger */
+    double gate_fmax; /* current prediction gate */
+} MinCtx;
+
+/* Collective. The harmonic-region trigger of MinGuess (1: hand over to Newton). */
+int min_guess_trigger(MinCtx *c);
+/* Not collective: the trigger should be evaluated at stage iteration k. */
+int min_trigger_due(const MinCtx *c, int64_t k);
+
+/* Not collective: the predicted position of global id, NULL if none. */
+const double *min_guess_lookup(const MinCtx *c, int64_t id);
+
+/* Collective. The owned positions changed: rebuild or refresh ghosts, compute forces, then the
+ * fused reduction over owned atoms (using d->v for F.v and v.v). BASIN_ERR_PHYSICS on every
+ * rank for a non-finite force sum. */
+int min_eval(MinCtx *c);
+
+/* Same reduction without a force evaluation (after v changed). Collective. */
+void min_reduce(MinCtx *c);
+
+/* Not collective (uses c->g): all enabled force criteria hold. */
+int min_converged(const MinCtx *c);
+
+/* Not collective: the iteration/evaluation budget is spent (sets r->status). */
+int min_budget_spent(MinCtx *c);
+
+/* Stages (collective). Each returns 0 or an error code and sets *outcome to STAGE_DONE
+ * (converged, budget spent or stuck: r->status says which) or STAGE_SWITCH (the switch
+ * threshold was reached; the driver starts the finisher). */
+int min_fire(MinCtx *c, int *outcome);
+int min_sd(MinCtx *c, int *outcome);
+/* The Newton-Krylov finisher: *outcome = STAGE_DONE when converged or budget spent,
+ * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on,
+ * STAGE_REJECTED when a triggered prediction failed its residual test (state unchanged). */
+int min_newton(MinCtx *c, int *outcome);
+
+void min_log_iter(const MinCtx *c, const char *stage);
+
+#endif

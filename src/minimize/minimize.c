@@ -1,0 +1,364 @@
+/* minimize.c: parameters, the force evaluation + fused reduction shared by every stage, and the
+ * driver that chains FIRE/SD with the optional Newton-Krylov finisher.
+ *
+ * One force evaluation = the MD's own sequence on the same Domain:
+ *     domain_check_rebuild() ? domain_rebuild() : domain_forward();  md_forces()
+ * followed by ONE par_sum_d of RED_N doubles over the owned atoms:
+ *     Phi, F.F, F.v, v.v, #{i : |F_i| >= fmax_tol}, #{i : |F_i| >= switch threshold}.
+ * The counts make the max-norm criterion exact without a separate MAX reduction (max |F_i| <
+ * tol <=> no atom at or above tol), so FIRE needs one sum per iteration besides the domain's
+ * rebuild check. The value of max |F_i| itself is reduced only for logs and at the end.
+ *
+ * Why d->v is the FIRE velocity and the SD workspace: a rebuild reorders the owned atoms and
+ * migrates some to other ranks; v is the one per-atom array that travels with them, so the
+ * minimisers keep no per-atom state of their own across evaluations (the Newton stage, which
+ * does, forces a rebuild before it fills its vectors and never rebuilds while they live).
+ *
+ * Convergence: max_i |F_i| < fmax_tol and/or ||F||_2 < fnorm_tol (every criterion with a
+ * positive tolerance must hold). Energy criteria are not offered: near a minimum Phi changes by
+ * less than its rounding error (1e-16 |Phi| ~ 1e-12 at N = 4000) long before the forces are
+ * small, which is the LAMMPS pitfall of `etol` stopping quenches early.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basin/md.h"
+#include "basin/util.h"
+#include "min_priv.h"
+
+void minimize_params_default(MinParams *p, MinimizerKind kind) {
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    p->fmax_tol = 1e-9;
+    p->fnorm_tol = 0.0;
+    p->max_iter = 100000;
+    p->max_evals = 0;
+    p->dmax = 0.1;
+    p->dt_start = 0.005;
+    p->dt_max = 0.05;
+    p->dt_min = 1e-4;
+    p->alpha_start = 0.25;
+    p->f_alpha = 0.99;
+    p->f_inc = 1.1;
+    p->f_dec = 0.5;
+    p->n_delay = 20;
+    p->n_neg_max = 2000;
+    p->halfstep_back = 1;
+    p->initial_delay = 1;
+    if (kind == MIN_FIRE_BITZEK) {
+        p->alpha_start = 0.1;
+        p->n_delay = 5;
+        p->halfstep_back = 0;
+        p->initial_delay = 0;
+    }
+    p->sd_gamma0 = 1e-3;
+    p->sd_gamma_max = 5e-3;
+    p->finish = MIN_FINISH_NONE;
+    p->finish_fmax = 3e-3;
+    p->newton_max_steps = 20;
+    p->newton_max_cg = 2000;
+    p->newton_eta = 1e-2;
+    p->newton_precondition = 1;
+    p->guess_fmax = 1e-3;
+    p->guess_eta = 0.1;
+    p->log_every = 0;
+}
+
+void minimize_params_from_config(MinParams *p, const Config *c) {
+    minimize_params_default(p, c->minimizer);
+    p->fmax_tol = c->fmax_tol;
+    p->max_iter = c->max_iter;
+}
+
+int minimize_params_check(const MinParams *p) {
+    const char *w = "minimize";
+    if (!(p->fmax_tol > 0.0) && !(p->fnorm_tol > 0.0))
+        return basin_error(BASIN_ERR_CONFIG, w, "fmax",
+                           "no convergence criterion: fmax_tol = %g, "
+                           "fnorm_tol = %g (one must be > 0)",
+                           p->fmax_tol, p->fnorm_tol);
+    if (p->kind != MIN_FIRE && p->kind != MIN_FIRE_BITZEK && p->kind != MIN_SD)
+        return basin_error(BASIN_ERR_CONFIG, w, "minimizer", "unknown kind %d", (int)p->kind);
+    if (p->max_iter < 1)
+        return basin_error(BASIN_ERR_CONFIG, w, "max_iter", "must be >= 1, got %lld",
+                           (long long)p->max_iter);
+    if (!(p->dmax > 0.0) || !isfinite(p->dmax))
+        return basin_error(BASIN_ERR_CONFIG, w, "dmax", "must be > 0, got %g", p->dmax);
+    if (!(p->dt_min > 0.0) || !(p->dt_start >= p->dt_min) || !(p->dt_max >= p->dt_start))
+        return basin_error(BASIN_ERR_CONFIG, w, "dt",
+                           "need 0 < dt_min <= dt_start <= dt_max, "
+                           "got %g, %g, %g",
+                           p->dt_min, p->dt_start, p->dt_max);
+    if (!(p->alpha_start > 0.0 && p->alpha_start < 1.0) || !(p->f_alpha > 0.0 && p->f_alpha <= 1.0))
+        return basin_error(BASIN_ERR_CONFIG, w, "alpha",
+                           "need 0 < alpha_start < 1 and "
+                           "0 < f_alpha <= 1, got %g, %g",
+                           p->alpha_start, p->f_alpha);
+    if (!(p->f_inc >= 1.0) || !(p->f_dec > 0.0 && p->f_dec < 1.0) || p->n_delay < 0)
+        return basin_error(BASIN_ERR_CONFIG, w, "fire",
+                           "need f_inc >= 1, 0 < f_dec < 1, "
+                           "n_delay >= 0, got %g, %g, %d",
+                           p->f_inc, p->f_dec, p->n_delay);
+    if (!(p->sd_gamma0 > 0.0) || !(p->sd_gamma_max >= p->sd_gamma0))
+        return basin_error(BASIN_ERR_CONFIG, w, "sd",
+                           "need 0 < sd_gamma0 <= sd_gamma_max, got "
+                           "%g, %g",
+                           p->sd_gamma0, p->sd_gamma_max);
+    if (p->finish == MIN_FINISH_NEWTON &&
+        (!(p->finish_fmax > 0.0) || p->newton_max_steps < 1 || p->newton_max_cg < 1 ||
+         !(p->newton_eta > 0.0 && p->newton_eta < 1.0)))
+        return basin_error(BASIN_ERR_CONFIG, w, "newton",
+                           "need finish_fmax > 0, max_steps >= 1, "
+                           "max_cg >= 1, 0 < eta < 1");
+    if (p->finish == MIN_FINISH_NEWTON &&
+        (!(p->guess_fmax > 0.0) || !(p->guess_eta > 0.0 && p->guess_eta <= 1.0)))
+        return basin_error(BASIN_ERR_CONFIG, w, "guess",
+                           "need guess_fmax > 0, "
+                           "0 < guess_eta <= 1, got %g, %g",
+                           p->guess_fmax, p->guess_eta);
+    return 0;
+}
+
+const char *minimize_status_name(MinStatus s) {
+    switch (s) {
+    case MIN_CONVERGED:
+        return "converged";
+    case MIN_MAX_ITER:
+        return "iteration limit";
+    case MIN_STUCK:
+        return "stuck (uphill steps)";
+    }
+    return "?";
+}
+
+void min_reduce(MinCtx *c) {
+    const Domain *d = c->d;
+    const double *restrict f = d->f, *restrict v = d->v;
+    const double tol2 = c->p->fmax_tol > 0.0 ? c->p->fmax_tol * c->p->fmax_tol : INFINITY;
+    const double sw2 = c->switch_fmax > 0.0 ? c->switch_fmax * c->switch_fmax : INFINITY;
+    const double gt2 = c->trigger ? c->gate_fmax * c->gate_fmax : INFINITY;
+    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0, ngt = 0.0;
+    for (int i = 0; i < d->nlocal; ++i) {
+        const double *fi = f + 3 * i, *vi = v + 3 * i;
+        const double f2 = fi[0] * fi[0] + fi[1] * fi[1] + fi[2] * fi[2];
+        ff += f2;
+        fv += fi[0] * vi[0] + fi[1] * vi[1] + fi[2] * vi[2];
+        vv += vi[0] * vi[0] + vi[1] * vi[1] + vi[2] * vi[2];
+        ntol += f2 >= tol2;
+        nsw += f2 >= sw2;
+        ngt += f2 >= gt2;
+    }
+    c->g[RED_FF] = ff;
+    c->g[RED_FV] = fv;
+    c->g[RED_VV] = vv;
+    c->g[RED_NTOL] = ntol;
+    c->g[RED_NSWITCH] = nsw;
+    c->g[RED_NGATE] = ngt;
+    c->g[RED_PE] = c->pe_local;
+    par_sum_d(c->g, RED_N);
+}
+
+int min_eval(MinCtx *c) {
+    Domain *d = c->d;
+    if (domain_check_rebuild(d)) {
+        BCHK(domain_rebuild(d));
+        ++c->r->rebuilds;
+    } else {
+        BCHK(domain_forward(d));
+    }
+    double pe = 0.0;
+    BCHK(md_forces(d, &pe, NULL));
+    ++c->r->force_evals;
+    timer_start(TIMER_MINIMIZE);
+    c->pe_local = pe;
+    min_reduce(c);
+    timer_stop(TIMER_MINIMIZE);
+    if (!isfinite(c->g[RED_FF]) || !isfinite(c->g[RED_PE]))
+        return basin_error(BASIN_ERR_PHYSICS, "minimize", NULL,
+                           "non-finite forces or energy (Phi = %g, |F|^2 = %g) after %lld force "
+                           "evaluations: overlapping atoms or a blown-up step",
+                           c->g[RED_PE], c->g[RED_FF], (long long)c->r->force_evals);
+    return 0;
+}
+
+int min_converged(const MinCtx *c) {
+    const MinParams *p = c->p;
+    if (p->fmax_tol > 0.0 && c->g[RED_NTOL] > 0.0) return 0;
+    if (p->fnorm_tol > 0.0 && !(c->g[RED_FF] < p->fnorm_tol * p->fnorm_tol)) return 0;
+    return 1;
+}
+
+int min_budget_spent(MinCtx *c) {
+    const MinParams *p = c->p;
+    if (c->r->iterations >= p->max_iter ||
+        (p->max_evals > 0 && c->r->force_evals >= p->max_evals)) {
+        c->r->status = MIN_MAX_ITER;
+        return 1;
+    }
+    return 0;
+}
+
+void minimize_force_norms(const Domain *d, double *fmax, double *fnorm) {
+    double mx = 0.0, s = 0.0;
+    for (int i = 0; i < d->nlocal; ++i) {
+        const double *fi = d->f + 3 * i;
+        const double f2 = fi[0] * fi[0] + fi[1] * fi[1] + fi[2] * fi[2];
+        s += f2;
+        if (f2 > mx) mx = f2;
+    }
+    par_max_d(&mx, 1);
+    par_sum_d(&s, 1);
+    if (fmax) *fmax = sqrt(mx);
+    if (fnorm) *fnorm = sqrt(s);
+}
+
+void min_log_iter(const MinCtx *c, const char *stage) {
+    const int every = c->p->log_every;
+    if (every <= 0 || c->r->iterations % every != 0) return;
+    log_debug("minimize %s: iter %lld evals %lld Phi %.12g |F|_2 %.4g", stage,
+              (long long)c->r->iterations, (long long)c->r->force_evals, c->g[RED_PE],
+              sqrt(c->g[RED_FF]));
+}
+
+static uint64_t hash_id(int64_t id) {
+    uint64_t z = (uint64_t)id + 0x9e3779b97f4a7c15ull; /* splitmix64 finaliser */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Not collective. Map of the guess ids (the first occurrence of an id wins). */
+static int guess_map_build(MinCtx *c, const MinGuess *g) {
+    int64_t cap = 16;
+    while (cap < 2 * g->n)
+        cap *= 2;
+    BCHK(BALLOC(c->gkey, cap));
+    BCHK(BALLOC(c->gval, cap));
+    for (int64_t k = 0; k < cap; ++k)
+        c->gkey[k] = -1;
+    for (int64_t i = 0; i < g->n; ++i) {
+        uint64_t h = hash_id(g->id[i]) & (uint64_t)(cap - 1);
+        while (c->gkey[h] >= 0 && c->gkey[h] != g->id[i])
+            h = (h + 1) & (uint64_t)(cap - 1);
+        if (c->gkey[h] < 0) {
+            c->gkey[h] = g->id[i];
+            c->gval[h] = i;
+        }
+    }
+    c->gcap = cap;
+    c->guess = g;
+    return 0;
+}
+
+const double *min_guess_lookup(const MinCtx *c, int64_t id) {
+    if (!c->guess) return NULL;
+    uint64_t h = hash_id(id) & (uint64_t)(c->gcap - 1);
+    while (c->gkey[h] >= 0) {
+        if (c->gkey[h] == id) return c->guess->x + 3 * c->gval[h];
+        h = (h + 1) & (uint64_t)(c->gcap - 1);
+    }
+    return NULL;
+}
+
+int min_guess_trigger(MinCtx *c) {
+    const Domain *d = c->d;
+    const double L = d->L;
+    double red[2] = {0.0, 0.0}; /* F.s, atoms without prediction */
+    for (int i = 0; i < d->nlocal; ++i) {
+        const double *g = min_guess_lookup(c, d->id[i]);
+        if (!g) {
+            red[1] += 1.0;
+            continue;
+        }
+        for (int k = 0; k < 3; ++k) {
+            double s = g[k] - d->x[3 * i + k];
+            s -= L * nearbyint(s / L);
+            red[0] += d->f[3 * i + k] * s;
+        }
+    }
+    par_sum_d(red, 2);
+    const double half = 0.5 * red[0];
+    const double gap = c->g[RED_PE] - c->guess->phi - half;
+    if (c->p->log_every > 0)
+        log_debug("minimize trigger: Phi - Phi_pred %.4g, F.s/2 %.4g, %g atoms without prediction",
+                  c->g[RED_PE] - c->guess->phi, half, red[1]);
+    if (red[1] > 0.0 || !(half > 0.0)) return 0;
+    return fabs(gap) < 0.05 * half;
+}
+
+int min_trigger_due(const MinCtx *c, int64_t k) {
+    return c->trigger && c->g[RED_NGATE] == 0.0 && k % 10 == 0;
+}
+
+static int run(MinCtx *c);
+
+int minimize_run(Domain *d, const MinParams *p, MinResult *r) {
+    return minimize_run_guess(d, p, NULL, r);
+}
+
+int minimize_run_guess(Domain *d, const MinParams *p, const MinGuess *guess, MinResult *r) {
+    BCHK(minimize_params_check(p));
+    memset(r, 0, sizeof(*r));
+    MinCtx c = {.d = d, .p = p, .r = r};
+    int rc = 0;
+    if (guess && p->finish == MIN_FINISH_NEWTON) {
+        rc = guess_map_build(&c, guess);
+        c.trigger = isfinite(guess->phi);
+        c.gate_fmax = p->guess_fmax;
+    }
+    rc = basin_error_agree(rc);
+    if (rc == 0) rc = run(&c);
+    free(c.gkey);
+    free(c.gval);
+    return rc;
+}
+
+static int run(MinCtx *cp) {
+    MinCtx c = *cp;
+    Domain *d = c.d;
+    const MinParams *p = c.p;
+    MinResult *r = c.r;
+    const double t0 = par_wtime();
+    c.switch_fmax = p->finish == MIN_FINISH_NEWTON ? p->finish_fmax : 0.0;
+    memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
+    BCHK(min_eval(&c));
+    r->status = MIN_CONVERGED;
+    for (;;) {
+        if (min_converged(&c)) break;
+        int outcome = STAGE_DONE;
+        if (p->kind == MIN_SD)
+            BCHK(min_sd(&c, &outcome));
+        else
+            BCHK(min_fire(&c, &outcome));
+        if (outcome == STAGE_DONE) break;
+        /* the switch threshold or the trigger was reached: finish with Newton */
+        c.via_trigger = c.trigger && c.g[RED_NSWITCH] > 0.0;
+        BCHK(min_newton(&c, &outcome));
+        if (outcome == STAGE_DONE) break;
+        if (outcome == STAGE_REJECTED) { /* not there yet: FIRE on; one more try lower down */
+            ++r->guess_rejected;
+            c.gate_fmax *= 0.1;
+            if (r->guess_rejected >= 2) c.trigger = 0;
+            memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
+            min_reduce(&c);
+            continue;
+        }
+        /* Newton gave up: descend further before trying again, at most three times */
+        ++r->fallbacks;
+        c.switch_fmax = r->fallbacks >= 3 ? 0.0 : 0.1 * c.switch_fmax;
+        memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
+        min_reduce(&c); /* F.v and v.v of the zeroed velocities */
+    }
+    if (r->status == MIN_CONVERGED && !min_converged(&c)) r->status = MIN_MAX_ITER;
+    memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
+    int64_t capped = c.capped_local;
+    par_sum_i64(&capped, 1);
+    r->capped = capped;
+    r->pe = c.g[RED_PE];
+    minimize_force_norms(d, &r->fmax, &r->fnorm);
+    double dt = par_wtime() - t0;
+    par_bcast_d(&dt, 1, 0);
+    r->seconds = dt;
+    return 0;
+}

@@ -1,0 +1,446 @@
+/* newton.c: Newton-Krylov finishing stage for quenches that must end at max |F_i| ~ 1e-9.
+ *
+ * Why: FIRE (like any momentum method) converges linearly near a minimum, at a rate set by the
+ * condition number kappa = lambda_max / lambda_min of the Hessian H; about half of a FIRE
+ * quench from a thermal state is spent going from |F| ~ 1e-3 to 1e-10 in the harmonic
+ * regime, where the problem is the linear system H s = F. Conjugate gradients solve it
+ * optimally in the Krylov sense (error reduction ~ ((sqrt(kappa)-1)/(sqrt(kappa)+1))^k, and
+ * much faster on the clustered spectrum of a glass), and the Newton outer loop takes care of the
+ * small anharmonic remainder (quadratic convergence). This is the inexact (truncated) Newton
+ * method of Dembo, Eisenstat, Steihaug, SIAM J. Numer. Anal. 19, 400 (1982); Nocedal & Wright,
+ * Numerical Optimization, 2nd ed., Algorithm 7.1 (line-search Newton-CG).
+ *
+ * Outer step k at x_k with forces F_k = F(x_k):
+ *   solve H s = F_k by preconditioned CG until |r| <= max(eta_k |F_k|, target / 1.5),
+ *       eta_k = min(newton_eta, max(|F_k|_2, 0.9 (|F_k| / |F_k-1|)^2))
+ *   (quadratic forcing with the Eisenstat-Walker choice-2 safeguard against oversolving,
+ *   S. C. Eisenstat, H. F. Walker, SIAM J. Sci. Comput. 17, 16 (1996))
+ *   stop CG at the first direction of non-positive curvature (p.Hp <= 0): the minimiser
+ *       should not be here, give the state back to FIRE (MinResult.fallbacks)
+ *   scale s so that max_i |s_i| <= dmax, x_{k+1} = x_k + s; accept if |F| and Phi decrease
+ *       (halving s up to 3 times), else undo and fall back to FIRE.
+ *
+ * Hessian-vector products by forward differences of the md force kernel:
+ *     H p ~ (F(x) - F(x + eps p)) / eps,   eps = 1e-7 sqrt(3N) / |p|_2
+ * (an rms displacement of 1e-7 sigma: truncation error ~ 1e-6 relative, rounding ~ 1e-7),
+ * so every product is one honest force evaluation on the same list and halo (counted in
+ * MinResult.force_evals). The FD displacements never trigger a rebuild: before the CG the
+ * stage checks that the largest drift since the last list build plus the largest FD
+ * displacement stays below skin/2 (otherwise it rebuilds once and re-evaluates), so the
+ * per-atom CG vectors, which are stored in the Domain's current atom order, stay aligned.
+ *
+ * Preconditioner: the 3x3 diagonal blocks of the analytic Hessian (PHYSICS.md section 5),
+ *     H_ii = sum_j [ v''(r) n n^T + (v'(r)/r) (I - n n^T) ],   n = (r_i - r_j)/r,
+ * accumulated over the half list (j may be a ghost: domain_reverse_array sums them), inverted
+ * per atom. It removes the factor ~3 of stiffness between small-small and large-large contacts
+ * of the binary glass; one pass costs less than a force evaluation (MinResult.hess_diag_evals).
+ * Blocks that are not positive definite (possible away from a minimum) are replaced by
+ * 1/trace * 3 I.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basin/md.h"
+#include "basin/util.h"
+#include "min_priv.h"
+
+typedef struct NewtonWork {
+    int64_t cap; /* doubles per vector */
+    double *x0, *f0, *s, *r, *z, *p, *hp;
+    double *minv;      /* [9 nlocal] inverse diagonal blocks */
+    double *hd;        /* [9 (nlocal + nghost)] accumulation of the diagonal blocks */
+    int64_t hd_cap;    /* doubles in hd and minv */
+    double fnorm_prev; /* |F| at the previous Newton step (0: first step) */
+} NewtonWork;
+
+static void work_free(NewtonWork *w) {
+    free(w->x0);
+    free(w->f0);
+    free(w->s);
+    free(w->r);
+    free(w->z);
+    free(w->p);
+    free(w->hp);
+    free(w->minv);
+    free(w->hd);
+    memset(w, 0, sizeof(*w));
+}
+
+static int grow(double **a, int64_t n) {
+    return basin_realloc((void **)a, (size_t)(n > 0 ? n : 1), sizeof(double), "newton vector");
+}
+
+static int work_reserve(NewtonWork *w, const Domain *d) {
+    const int64_t n = 3 * (int64_t)d->nlocal;
+    if (n > w->cap) {
+        double **v[] = {&w->x0, &w->f0, &w->s, &w->r, &w->z, &w->p, &w->hp};
+        for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); ++k)
+            BCHK(grow(v[k], n));
+        w->cap = n;
+    }
+    const int64_t m = 9 * (int64_t)(d->nlocal + d->nghost);
+    if (m > w->hd_cap) {
+        BCHK(grow(&w->hd, m));
+        BCHK(grow(&w->minv, m));
+        w->hd_cap = m;
+    }
+    return 0;
+}
+
+/* Inverse of the symmetric 3x3 block a (row major) into out; 0 if a is not positive definite
+ * (leading minors), in which case out = (3 / |trace|) I or I. */
+static void block_inverse(const double *a, double *out) {
+    const double m1 = a[0];
+    const double m2 = a[0] * a[4] - a[1] * a[3];
+    const double c00 = a[4] * a[8] - a[5] * a[7];
+    const double c01 = a[5] * a[6] - a[3] * a[8];
+    const double c02 = a[3] * a[7] - a[4] * a[6];
+    const double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
+    if (m1 > 0.0 && m2 > 0.0 && det > 0.0 && isfinite(det)) {
+        const double id = 1.0 / det;
+        out[0] = c00 * id;
+        out[1] = (a[2] * a[7] - a[1] * a[8]) * id;
+        out[2] = (a[1] * a[5] - a[2] * a[4]) * id;
+        out[3] = c01 * id;
+        out[4] = (a[0] * a[8] - a[2] * a[6]) * id;
+        out[5] = (a[2] * a[3] - a[0] * a[5]) * id;
+        out[6] = c02 * id;
+        out[7] = (a[1] * a[6] - a[0] * a[7]) * id;
+        out[8] = (a[0] * a[4] - a[1] * a[3]) * id;
+        return;
+    }
+    const double tr = fabs(a[0] + a[4] + a[8]);
+    const double s = tr > 0.0 && isfinite(tr) ? 3.0 / tr : 1.0;
+    for (int k = 0; k < 9; ++k)
+        out[k] = (k % 4 == 0) ? s : 0.0;
+}
+
+/* Collective (one reverse halo of 9 doubles per atom). Inverse diagonal blocks at the current
+ * positions (ghosts current). */
+static int diag_blocks(Domain *d, NewtonWork *w) {
+    const Model *m = d->model;
+    const int ntot = d->nlocal + d->nghost;
+    double *hd = w->hd;
+    memset(hd, 0, 9 * (size_t)ntot * sizeof(double));
+    for (int i = 0; i < d->nlocal; ++i) {
+        const double *xi = d->x + 3 * i;
+        const int si = d->species[i];
+        for (int q = d->nbr_start[i]; q < d->nbr_start[i + 1]; ++q) {
+            const int j = d->nbr[q];
+            const PairParams *pp = &m->pair[si][d->species[j]];
+            const double dx[3] = {xi[0] - d->x[3 * j], xi[1] - d->x[3 * j + 1],
+                                  xi[2] - d->x[3 * j + 2]};
+            const double r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2];
+            if (r2 >= pp->rc2) continue;
+            const double r = sqrt(r2);
+            double dv[4];
+            pot_derivs(pp, r, dv);
+            const double b = dv[1] / r, a = (dv[2] - b) / r2;
+            double blk[9];
+            for (int u = 0; u < 3; ++u)
+                for (int v = 0; v < 3; ++v)
+                    blk[3 * u + v] = a * dx[u] * dx[v] + (u == v ? b : 0.0);
+            for (int k = 0; k < 9; ++k) {
+                hd[9 * i + k] += blk[k];
+                hd[9 * j + k] += blk[k];
+            }
+        }
+    }
+    BCHK(domain_reverse_array(d, hd, 9));
+    for (int i = 0; i < d->nlocal; ++i)
+        block_inverse(hd + 9 * i, w->minv + 9 * i);
+    return 0;
+}
+
+/* z = M^-1 r (or z = r without preconditioner). Not collective. */
+static void precondition(const NewtonWork *w, int n_atoms, int use, const double *r, double *z) {
+    if (!use) {
+        memcpy(z, r, 3 * (size_t)n_atoms * sizeof(double));
+        return;
+    }
+    for (int i = 0; i < n_atoms; ++i) {
+        const double *a = w->minv + 9 * i, *ri = r + 3 * i;
+        for (int u = 0; u < 3; ++u)
+            z[3 * i + u] = a[3 * u] * ri[0] + a[3 * u + 1] * ri[1] + a[3 * u + 2] * ri[2];
+    }
+}
+
+/* Collective. hp = H p by a forward difference at x0 (forces f0 there); p.p = pp (global). */
+static int hess_vec(MinCtx *c, NewtonWork *w, double pp, int64_t natoms) {
+    Domain *d = c->d;
+    const int n = 3 * d->nlocal;
+    const double eps = 1e-7 * sqrt(3.0 * (double)natoms / pp);
+    for (int i = 0; i < n; ++i)
+        d->x[i] = w->x0[i] + eps * w->p[i];
+    BCHK(domain_forward(d));
+    BCHK(md_forces(d, NULL, NULL));
+    ++c->r->force_evals;
+    const double ie = 1.0 / eps;
+    for (int i = 0; i < n; ++i)
+        w->hp[i] = (w->f0[i] - d->f[i]) * ie;
+    return 0;
+}
+
+/* Collective. Largest distance of an owned atom from its position at the last list build. */
+static double max_drift(const Domain *d) {
+    double mx = 0.0;
+    for (int i = 0; i < d->nlocal; ++i) {
+        double s = 0.0;
+        for (int k = 0; k < 3; ++k) {
+            const double t = d->x[3 * i + k] - d->x_build[3 * i + k];
+            s += t * t;
+        }
+        if (s > mx) mx = s;
+    }
+    par_max_d(&mx, 1);
+    return sqrt(mx);
+}
+
+static int p_log(const MinCtx *c) {
+    return c->p->log_every > 0;
+}
+
+/* The 2-norm that guarantees the requested criteria (the CG's own stopping target). */
+static double target_norm(const MinParams *p, int64_t natoms) {
+    double t = INFINITY;
+    if (p->fnorm_tol > 0.0) t = p->fnorm_tol;
+    /* |F|_2 ~ sqrt(N) * typical |F_i|, and max |F_i| is a few times the typical value */
+    if (p->fmax_tol > 0.0) t = fmin(t, p->fmax_tol * sqrt((double)natoms) / 4.0);
+    return t;
+}
+
+/* Collective. Start the CG from the prediction s0 = minimum image (guess - x0) when the linear
+ * residual r0 = F - H s0 is below guess_eta |F| (one Hessian product); otherwise s = 0, r = F. */
+static int try_guess(MinCtx *c, NewtonWork *w, double ff0, int *used) {
+    const double eta2 = c->p->guess_eta * c->p->guess_eta;
+    Domain *d = c->d;
+    const int na = d->nlocal, n = 3 * na;
+    const double L = d->L;
+    double red[2] = {0.0, 0.0};
+    for (int i = 0; i < na; ++i) {
+        const double *g = min_guess_lookup(c, d->id[i]);
+        for (int k = 0; k < 3; ++k) {
+            double s = 0.0;
+            if (g) {
+                s = g[k] - w->x0[3 * i + k];
+                s -= L * nearbyint(s / L);
+            }
+            w->p[3 * i + k] = s;
+            red[0] += s * s;
+        }
+        red[1] += g ? 0.0 : 1.0;
+    }
+    par_sum_d(red, 2);
+    *used = 0;
+    if (!(red[0] > 0.0)) { /* already at the prediction */
+        *used = red[1] == 0.0;
+        return 0;
+    }
+    BCHK(hess_vec(c, w, red[0], d->natoms));
+    ++c->r->iterations;
+    double rr = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const double ri = w->f0[i] - w->hp[i];
+        rr += ri * ri;
+    }
+    par_sum_d(&rr, 1);
+    if (p_log(c))
+        log_debug("minimize newton: prediction |s0| %.4g, residual %.4g of |F| %.4g, %g atoms "
+                  "without prediction",
+                  sqrt(red[0]), sqrt(rr), sqrt(ff0), red[1]);
+    if (!(rr < eta2 * ff0)) return 0;
+    *used = 1;
+    ++c->r->guess_used;
+    for (int i = 0; i < n; ++i) {
+        w->s[i] = w->p[i];
+        w->r[i] = w->f0[i] - w->hp[i];
+    }
+    return 0;
+}
+
+/* One Newton step. *ok = 1 accepted, 2 accepted but cut to <= 1/4 (hand back to FIRE), 0
+ * rejected (FIRE goes on from the current state), -1 a triggered prediction failed its test
+ * (state and forces as on entry). */
+static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
+    Domain *d = c->d;
+    const MinParams *p = c->p;
+    MinResult *r = c->r;
+    const int64_t natoms = d->natoms;
+    *ok = 0;
+
+    /* Keep the atom order fixed for the whole step (see the file comment). */
+    const double h_max = 1e-7 * sqrt(3.0 * (double)natoms);
+    if (max_drift(d) + h_max >= 0.5 * d->skin) {
+        BCHK(domain_rebuild(d));
+        ++r->rebuilds;
+        BCHK(min_eval(c));
+    }
+    BCHK(basin_error_agree(work_reserve(w, d))); /* collective: no rank may leave alone */
+    const int na = d->nlocal, n = 3 * na;
+    memcpy(w->x0, d->x, (size_t)n * sizeof(double));
+    memcpy(w->f0, d->f, (size_t)n * sizeof(double));
+    const double pe0 = c->g[RED_PE], ff0 = c->g[RED_FF], fnorm0 = sqrt(ff0);
+    if (p->newton_precondition) {
+        BCHK(diag_blocks(d, w));
+        ++r->hess_diag_evals;
+    }
+
+    /* forcing term: quadratic (eta = |F|) with the Eisenstat-Walker "choice 2" safeguard
+     * 0.9 (|F_k| / |F_k-1|)^2 against oversolving when the outer iteration converges fast */
+    double eta = fnorm0;
+    if (w->fnorm_prev > 0.0)
+        eta = fmax(eta, 0.9 * (fnorm0 / w->fnorm_prev) * (fnorm0 / w->fnorm_prev));
+    eta = fmin(p->newton_eta, eta);
+    w->fnorm_prev = fnorm0;
+    const double tol = fmax(eta * fnorm0, target_norm(p, natoms) / 1.5);
+    memset(w->s, 0, (size_t)n * sizeof(double));
+    memcpy(w->r, w->f0, (size_t)n * sizeof(double));
+    if (c->guess) {
+        int used = 0;
+        BCHK(try_guess(c, w, ff0, &used));
+        if (!used && c->via_trigger) {
+            /* handed over too early: restore x0, F(x0) (the atom order is unchanged) */
+            memcpy(d->x, w->x0, (size_t)n * sizeof(double));
+            memcpy(d->f, w->f0, (size_t)n * sizeof(double));
+            *ok = -1;
+            return 0;
+        }
+    }
+    precondition(w, na, p->newton_precondition, w->r, w->z);
+    memcpy(w->p, w->z, (size_t)n * sizeof(double));
+    double red[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int i = 0; i < n; ++i) {
+        red[0] += w->r[i] * w->z[i];
+        red[1] += w->z[i] * w->z[i];
+        red[2] += w->r[i] * w->r[i];
+    }
+    par_sum_d(red, 3);
+    double rz = red[0], pp = red[1];
+    int64_t it = 0;
+    int negative = 0;
+    while (sqrt(red[2]) > tol && it < p->newton_max_cg &&
+           !(p->max_evals > 0 && r->force_evals >= p->max_evals)) {
+        if (!(pp > 0.0)) break;
+        BCHK(hess_vec(c, w, pp, natoms));
+        ++it;
+        ++r->cg_iters;
+        ++r->iterations;
+        double php = 0.0;
+        for (int i = 0; i < n; ++i)
+            php += w->p[i] * w->hp[i];
+        par_sum_d(&php, 1);
+        if (!(php > 0.0)) {
+            negative = 1;
+            break;
+        }
+        const double a = rz / php;
+        for (int i = 0; i < n; ++i) {
+            w->s[i] += a * w->p[i];
+            w->r[i] -= a * w->hp[i];
+        }
+        precondition(w, na, p->newton_precondition, w->r, w->z);
+        red[0] = red[1] = red[2] = red[3] = 0.0;
+        for (int i = 0; i < n; ++i) {
+            red[0] += w->r[i] * w->r[i];
+            red[1] += w->r[i] * w->z[i];
+            red[2] += w->z[i] * w->z[i];
+            red[3] += w->z[i] * w->p[i];
+        }
+        par_sum_d(red, 4);
+        if (p->log_every > 0 && it % p->log_every == 0)
+            log_debug("minimize newton: cg %lld |r| %.4g (target %.4g, |F| %.4g)", (long long)it,
+                      sqrt(red[0]), tol, fnorm0);
+        if (sqrt(red[0]) <= tol) break;
+        const double beta = red[1] / rz;
+        rz = red[1];
+        pp = red[2] + 2.0 * beta * red[3] + beta * beta * pp;
+        red[2] = red[0]; /* |r|^2 for the loop condition */
+        for (int i = 0; i < n; ++i)
+            w->p[i] = w->z[i] + beta * w->p[i];
+    }
+    /* Remove the uniform translation from s: H annihilates it, so it is not determined by the
+     * system (the preconditioner and the FD noise put some in), and any of it would shift the
+     * whole IS (|Delta r_IS| ~ sqrt(N) |mean s|) where FIRE and SD conserve the centre of mass. */
+    double mean[3] = {0.0, 0.0, 0.0};
+    for (int i = 0; i < na; ++i)
+        for (int k = 0; k < 3; ++k)
+            mean[k] += w->s[3 * i + k];
+    par_sum_d(mean, 3);
+    for (int k = 0; k < 3; ++k)
+        mean[k] /= (double)natoms;
+    for (int i = 0; i < na; ++i)
+        for (int k = 0; k < 3; ++k)
+            w->s[3 * i + k] -= mean[k];
+    /* the step: s (possibly truncated at negative curvature), capped at dmax per atom */
+    double smax = 0.0;
+    for (int i = 0; i < na; ++i) {
+        const double *si = w->s + 3 * i;
+        const double s2 = si[0] * si[0] + si[1] * si[1] + si[2] * si[2];
+        if (s2 > smax) smax = s2;
+    }
+    par_max_d(&smax, 1);
+    smax = sqrt(smax);
+    if (negative && it == 1) smax = 0.0; /* no model step at all */
+    if (!(smax > 0.0)) {
+        memcpy(d->x, w->x0, (size_t)n * sizeof(double));
+        BCHK(min_eval(c));
+        return 0;
+    }
+    double scale = smax > p->dmax ? p->dmax / smax : 1.0;
+    for (int tries = 0; tries < 4; ++tries, scale *= 0.5) {
+        for (int i = 0; i < n; ++i)
+            d->x[i] = w->x0[i] + scale * w->s[i];
+        const int64_t nb = r->rebuilds;
+        BCHK(min_eval(c));
+        const double slack = 1e-13 * fabs(pe0);
+        if (p->log_every > 0)
+            log_debug("minimize newton: step %lld cg %lld scale %g |F| %.4g -> %.4g, dPhi %.3g",
+                      (long long)r->newton_steps, (long long)it, scale, fnorm0, sqrt(c->g[RED_FF]),
+                      c->g[RED_PE] - pe0);
+        if (c->g[RED_FF] < ff0 && c->g[RED_PE] <= pe0 + slack) {
+            ++r->newton_steps;
+            /* a step that had to be cut to a quarter or less means the quadratic model is
+             * poor here (near a shoulder or saddle of Phi): keep the gain but let FIRE go on */
+            *ok = scale * 4.0 > (smax > p->dmax ? p->dmax / smax : 1.0) ? 1 : 2;
+            return 0;
+        }
+        /* A rebuild reordered the atoms: x0 no longer matches them, so no backtracking; the
+         * caller hands this trial state to FIRE (which starts from v = 0). */
+        if (r->rebuilds != nb) return 0;
+    }
+    memcpy(d->x, w->x0, (size_t)n * sizeof(double));
+    BCHK(min_eval(c));
+    return 0;
+}
+
+int min_newton(MinCtx *c, int *outcome) {
+    const MinParams *p = c->p;
+    NewtonWork w = {0};
+    int rc = 0;
+    *outcome = STAGE_DONE;
+    for (int k = 0; k < p->newton_max_steps; ++k) {
+        if (min_converged(c)) {
+            c->r->status = MIN_CONVERGED;
+            break;
+        }
+        if (min_budget_spent(c)) break;
+        int ok = 0;
+        rc = newton_step(c, &w, &ok);
+        if (rc) break;
+        if (ok < 0) {
+            *outcome = STAGE_REJECTED;
+            break;
+        }
+        c->via_trigger = 0; /* later steps are ordinary Newton steps */
+        if (ok != 1) {
+            *outcome = STAGE_SWITCH;
+            break;
+        }
+        if (k + 1 == p->newton_max_steps) *outcome = STAGE_SWITCH;
+    }
+    if (rc == 0 && *outcome == STAGE_DONE && !min_converged(c) && c->r->status == MIN_CONVERGED)
+        c->r->status = MIN_MAX_ITER;
+    work_free(&w);
+    return rc;
+}
