@@ -131,6 +131,11 @@ int domain_reverse(Domain *d);
 int domain_forward_array(Domain *d, double *a, int width);
 int domain_reverse_array(Domain *d, double *a, int width);
 
+/* Not collective. Make room for at least n atoms (owned + ghost) in every per-atom array,
+ * keeping the contents; pointers may move. For callers that load owned atoms themselves (the
+ * inherent-structure tracker copies the MD's owned atoms into its own Domain). */
+int domain_reserve(Domain *d, int n);
+
 /* Not collective. Build the neighbour list only (owned positions in [0, L), ghosts current, as
  * right after domain_borders()); records x_build. */
 int domain_build_neighbors(Domain *d);

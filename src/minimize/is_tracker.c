@@ -17,10 +17,7 @@
  * Memory per rank: the tracker Domain (like the MD's) plus four id-block arrays of 3 N/P doubles
  * (current, previous, first, displacement): nothing O(N).
  *
- * The copy needs room for the MD's owned atoms in the tracker Domain; basin/domain.h has no
- * public "load owned atoms" verb yet, so domain_reserve() of src/domain (non-static, declared
- * in src/domain/domain_priv.h, which pulls in mpi.h) is declared here. TODO(domain): export
- * domain_reserve() or a domain_set_owned() in basin/domain.h and drop this declaration.
+ * The copy needs room for the MD's owned atoms in the tracker Domain: domain_reserve().
  */
 #include <math.h>
 #include <stdlib.h>
@@ -30,8 +27,6 @@
 #include "basin/h5md.h"
 #include "basin/minimize.h"
 #include "basin/util.h"
-
-int domain_reserve(Domain *d, int n);
 
 _Static_assert(sizeof(int) == sizeof(int32_t), "species are moved as int32");
 
@@ -166,7 +161,7 @@ int is_tracker_sample(IsTracker *t, const Domain *md, int64_t step, double time,
     memset(out, 0, sizeof(*out));
     BCHK(load_state(t, md));
     MinResult mr;
-    const MinGuess guess = {.n = t->gn, .id = t->gid, .x = t->gx, .phi = t->phi_prev};
+    const MinGuess guess = {.n = t->gn, .id = t->gid, .x = t->gx};
     BCHK(minimize_run_guess(t->d, &t->mp, t->use_guess && t->gn > 0 ? &guess : NULL, &mr));
     BCHK(save_guess(t));
 
