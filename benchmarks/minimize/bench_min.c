@@ -13,9 +13,11 @@
  *                         (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
- *     --switch X          Newton switch threshold on max|F_i| (default 1e-3)
- *     --noise A           quench, add A * rng_normal3 per id to the IS, quench again, print the
- *                         floor max_i |dr_i| and |dr| (per variant; default 0: skip)
+ *     --switch X          Newton switch threshold on max|F_i| (default: finish_fmax of
+ *                         minimize_params_default)
+ *     --noise A           quench, add A * rng_normal3 per id (mean removed: FIRE conserves the
+ *                         centre of mass) to the IS, quench again, print the floor |dr| and
+ *                         max_i |dr_i| (per variant; default 0: skip)
  *     --write PREFIX      write r(t) of each sample as PREFIX<k>.data (LAMMPS) and the IS of
  *                         the first variant as PREFIX<k>.is.data
  *     --seed S            velocity seed (default 7)
@@ -62,7 +64,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     v->p.max_iter = 2000000;
     if (strstr(name, "+newton")) {
         v->p.finish = MIN_FINISH_NEWTON;
-        v->p.finish_fmax = sw;
+        if (sw > 0.0) v->p.finish_fmax = sw;
     }
     if (strstr(name, "-noprec")) v->p.newton_precondition = 0;
     if (strstr(name, "-dt2")) v->p.dt_max = 0.1;
@@ -134,7 +136,7 @@ int main(int argc, char **argv) {
     if (basin_init(&argc, &argv) != 0) return 1;
     int rc = 0;
     const char *data = NULL, *prefix = NULL, *vlist = "fire,fire+newton";
-    double temp = 0.0, fmax_tol = 0.0, fnorm = 1e-10, sw = 1e-3, noise = 0.0;
+    double temp = 0.0, fmax_tol = 0.0, fnorm = 1e-10, sw = 0.0, noise = 0.0;
     int64_t equil = 0, gap = 2000, nve_equil = 0;
     int log_every = 0, tracker = 0, ndelay = -1;
     double dtmax = 0.0;
@@ -296,12 +298,18 @@ int main(int argc, char **argv) {
                 double *xp = iv == 0 ? xis0 : xis;
                 double *xn = NULL;
                 rc = BALLOC(xn, 3 * n);
+                double mean[3] = {0.0, 0.0, 0.0};
                 for (int64_t i = 0; rc == 0 && i < n; ++i) {
                     double g[3];
                     rng_normal3(seed, RNG_STREAM_TEST, (uint64_t)i, 1000 + (uint64_t)smp, g);
-                    for (int k = 0; k < 3; ++k)
+                    for (int k = 0; k < 3; ++k) {
                         xn[3 * i + k] = xp[3 * i + k] + noise * g[k];
+                        mean[k] += noise * g[k] / (double)n;
+                    }
                 }
+                for (int64_t i = 0; rc == 0 && i < n; ++i)
+                    for (int k = 0; k < 3; ++k)
+                        xn[3 * i + k] -= mean[k];
                 MinResult r2;
                 if (rc == 0) rc = domain_distribute(q, n, xn, NULL, ld.species, NULL);
                 if (rc == 0) rc = minimize_run(q, &var[iv].p, &r2);

@@ -85,14 +85,21 @@ def main():
             p = os.path.join(work, f"n{n}_T{t}.insitu.log")
             if not os.path.exists(p):
                 continue
+            per = {}
             for line in open(p):
-                m = re.match(r"# (\S+)\s+mean evals/quench ([\d.]+), mean s/quench ([\d.]+), "
-                             r"events (\d+) of (\d+), max dIS (\S+)", line)
+                m = re.match(r"(\S+)\s+t\s+(\S+) evals\s+(\d+) .* ([\d.]+) s Phi_IS (\S+) dr (\S+) "
+                             r".* event (\d) conv (\d) dIS (\S+)", line)
                 if m:
-                    print(f"| {n} | {t} | {m.group(1)} | {float(m.group(2)):.0f} | "
-                          f"{float(m.group(3)):.2f} | {m.group(4)} of {m.group(5)} | "
-                          f"{m.group(6)} |")
-
+                    per.setdefault(m.group(1), []).append(
+                        dict(evals=int(m.group(3)), sec=float(m.group(4)), event=int(m.group(7)),
+                             dis=float(m.group(9))))
+            for name, rs in per.items():
+                ev = [r["evals"] for r in rs]
+                later = ev[1:] if len(ev) > 1 else ev
+                print(f"| {n} | {t} | {name} | {mean(ev):.0f} (after the first: "
+                      f"{mean(later):.0f}) | {mean([r['sec'] for r in rs]):.2f} | "
+                      f"{sum(r['event'] for r in rs)} of {len(rs)} | "
+                      f"{max(r['dis'] for r in rs):.1e} |")
 
 if __name__ == "__main__":
     main()

@@ -60,7 +60,6 @@ typedef struct MinParams {
     int64_t newton_max_cg;   /* CG iterations per Newton step */
     double newton_eta;       /* relative CG residual of the first step (forcing term) */
     int newton_precondition; /* 1: 3x3 block-Jacobi preconditioner from the analytic Hessian */
-    double guess_fmax;       /* prediction gate on max |F_i| (MinGuess) */
     double guess_eta;        /* accept a prediction if |F - H s0| < guess_eta |F| */
 
     int log_every; /* log_debug line every log_every iterations (0: none) */
@@ -84,7 +83,6 @@ typedef struct MinResult {
     int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
     int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
     int64_t guess_used;      /* Newton steps that started from the prediction */
-    int64_t guess_rejected;  /* triggered hand-overs whose prediction failed the residual test */
     double pe;               /* Phi at the end (total, eps) */
     double fmax;             /* max_i |F_i| at the end */
     double fnorm;            /* ||F||_2 at the end */
@@ -99,7 +97,7 @@ typedef struct MinResult {
  *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3.
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,
- * newton_precondition 1, guess_fmax 1e-3, guess_eta 0.1, log_every 0. */
+ * newton_precondition 1, guess_eta 0.1, log_every 0. */
 void minimize_params_default(MinParams *p, MinimizerKind kind);
 
 /* Not collective. Defaults of c->minimizer, then fmax_tol = inherent.fmax and max_iter =
@@ -122,26 +120,17 @@ int minimize_run(Domain *d, const MinParams *p, MinResult *r);
  * a Domain with the same rank grid: every atom this rank owns during the quench must appear,
  * atoms missing from it get no prediction). Only the Newton stage uses it: each Newton step
  * first tries s0 = minimum image (guess - x) as the start of its CG solve of H s = F and keeps
- * it only if the linear residual |F - H s0| is below |F| (then the CG refines it to the usual
- * forcing tolerance, so the accepted step is an ordinary inexact Newton step; with a correct
+ * it only if the linear residual |F - H s0| is below guess_eta |F| (then the CG refines it to the
+ * usual forcing tolerance, so the accepted step is an ordinary inexact Newton step; with a correct
  * prediction no CG iteration is needed). Positions in sigma.
- * With a finite phi the FIRE stage may hand over to Newton before finish_fmax: once
- * max_i |F_i| < guess_fmax it checks every 10 iterations whether x has entered the harmonic
- * region of the prediction m (for a quadratic Phi, Phi(x) - Phi(m) = F(x).(m - x) / 2 exactly;
- * the cubic term is the leading difference, so the test is
- * |Phi(x) - Phi(m) - F.(m - x)/2| < 0.05 F.(m - x)/2). The Newton step then verifies the
- * prediction by its linear residual, |F - H (m - x)| < guess_eta |F|; if that fails the state
- * goes back to FIRE unchanged (one Hessian product spent), the gate is lowered tenfold once,
- * and after a second failure the trigger is disarmed. Why the gate: far from the minimum the
- * residual test cannot tell a neighbouring basin from the predicted one (|F| dominates
- * |H (m' - m)|), and a Newton step pulled towards the previous IS would hide a
- * rearrangement; below guess_fmax the FIRE descent has decided the basin (docs/inherent.md
- * shows the event statistics with and without prediction agree). */
+ * Why only in the Newton stage (entered at finish_fmax, when the FIRE descent has decided the
+ * basin): further up the residual test cannot tell a neighbouring basin from the predicted one
+ * (|F| dominates |H (m' - m)|), and a Newton step pulled towards the previous IS would hide a
+ * rearrangement (docs/inherent.md; the event statistics with and without prediction agree). */
 typedef struct MinGuess {
     int64_t n;
     const int64_t *id; /* [n] */
     const double *x;   /* [3 n] */
-    double phi;        /* Phi at the prediction (total), NaN if unknown: arms the trigger below */
 } MinGuess;
 
 /* Collective. minimize_run() with a predicted minimum (guess may be NULL; ignored unless

@@ -76,10 +76,6 @@ int min_fire(MinCtx *c, int *outcome) {
             *outcome = STAGE_SWITCH;
             return 0;
         }
-        if (min_trigger_due(c, k) && min_guess_trigger(c)) {
-            *outcome = STAGE_SWITCH;
-            return 0;
-        }
         if (min_budget_spent(c)) return 0;
         ++r->iterations;
         min_log_iter(c, "fire");

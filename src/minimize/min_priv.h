@@ -13,12 +13,11 @@ enum {
     RED_VV,      /* v . v */
     RED_NTOL,    /* atoms with |F_i| >= fmax_tol (0 <=> max |F_i| < fmax_tol) */
     RED_NSWITCH, /* atoms with |F_i| >= the current switch threshold */
-    RED_NGATE,   /* atoms with |F_i| >= the prediction gate (MinGuess) */
     RED_N
 };
 
 /* What a stage returns to the driver. */
-enum { STAGE_DONE = 0, STAGE_SWITCH = 1, STAGE_REJECTED = 2 };
+enum { STAGE_DONE = 0, STAGE_SWITCH = 1 };
 
 typedef struct MinCtx {
     Domain *d;
@@ -31,18 +30,10 @@ typedef struct MinCtx {
     /* prediction for the Newton stage (minimize_run_guess): open-addressing map id -> index
      * into guess->x; NULL when there is none */
     const MinGuess *guess;
-    int64_t *gkey;    /* [gcap] ids, -1 = empty */
-    int64_t *gval;    /* [gcap] */
-    int64_t gcap;     /* power of two */
-    int trigger;      /* the energy trigger of MinGuess is armed */
-    int via_trigger;  /* the current Newton stage was entered by the trigger */
-    double gate_fmax; /* current prediction gate */
+    int64_t *gkey; /* [gcap] ids, -1 = empty */
+    int64_t *gval; /* [gcap] */
+    int64_t gcap;  /* power of two */
 } MinCtx;
-
-/* Collective. The harmonic-region trigger of MinGuess (1: hand over to Newton). */
-int min_guess_trigger(MinCtx *c);
-/* Not collective: the trigger should be evaluated at stage iteration k. */
-int min_trigger_due(const MinCtx *c, int64_t k);
 
 /* Not collective: the predicted position of global id, NULL if none. */
 const double *min_guess_lookup(const MinCtx *c, int64_t id);
@@ -67,8 +58,7 @@ int min_budget_spent(MinCtx *c);
 int min_fire(MinCtx *c, int *outcome);
 int min_sd(MinCtx *c, int *outcome);
 /* The Newton-Krylov finisher: *outcome = STAGE_DONE when converged or budget spent,
- * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on,
- * STAGE_REJECTED when a triggered prediction failed its residual test (state unchanged). */
+ * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on. */
 int min_newton(MinCtx *c, int *outcome);
 
 void min_log_iter(const MinCtx *c, const char *stage);

@@ -60,7 +60,6 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->newton_max_cg = 2000;
     p->newton_eta = 1e-2;
     p->newton_precondition = 1;
-    p->guess_fmax = 1e-3;
     p->guess_eta = 0.1;
     p->log_every = 0;
 }
@@ -111,12 +110,9 @@ int minimize_params_check(const MinParams *p) {
         return basin_error(BASIN_ERR_CONFIG, w, "newton",
                            "need finish_fmax > 0, max_steps >= 1, "
                            "max_cg >= 1, 0 < eta < 1");
-    if (p->finish == MIN_FINISH_NEWTON &&
-        (!(p->guess_fmax > 0.0) || !(p->guess_eta > 0.0 && p->guess_eta <= 1.0)))
-        return basin_error(BASIN_ERR_CONFIG, w, "guess",
-                           "need guess_fmax > 0, "
-                           "0 < guess_eta <= 1, got %g, %g",
-                           p->guess_fmax, p->guess_eta);
+    if (p->finish == MIN_FINISH_NEWTON && !(p->guess_eta > 0.0 && p->guess_eta <= 1.0))
+        return basin_error(BASIN_ERR_CONFIG, w, "guess_eta", "need 0 < guess_eta <= 1, got %g",
+                           p->guess_eta);
     return 0;
 }
 
@@ -137,8 +133,7 @@ void min_reduce(MinCtx *c) {
     const double *restrict f = d->f, *restrict v = d->v;
     const double tol2 = c->p->fmax_tol > 0.0 ? c->p->fmax_tol * c->p->fmax_tol : INFINITY;
     const double sw2 = c->switch_fmax > 0.0 ? c->switch_fmax * c->switch_fmax : INFINITY;
-    const double gt2 = c->trigger ? c->gate_fmax * c->gate_fmax : INFINITY;
-    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0, ngt = 0.0;
+    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0;
     for (int i = 0; i < d->nlocal; ++i) {
         const double *fi = f + 3 * i, *vi = v + 3 * i;
         const double f2 = fi[0] * fi[0] + fi[1] * fi[1] + fi[2] * fi[2];
@@ -147,14 +142,12 @@ void min_reduce(MinCtx *c) {
         vv += vi[0] * vi[0] + vi[1] * vi[1] + vi[2] * vi[2];
         ntol += f2 >= tol2;
         nsw += f2 >= sw2;
-        ngt += f2 >= gt2;
     }
     c->g[RED_FF] = ff;
     c->g[RED_FV] = fv;
     c->g[RED_VV] = vv;
     c->g[RED_NTOL] = ntol;
     c->g[RED_NSWITCH] = nsw;
-    c->g[RED_NGATE] = ngt;
     c->g[RED_PE] = c->pe_local;
     par_sum_d(c->g, RED_N);
 }
@@ -261,36 +254,6 @@ const double *min_guess_lookup(const MinCtx *c, int64_t id) {
     return NULL;
 }
 
-int min_guess_trigger(MinCtx *c) {
-    const Domain *d = c->d;
-    const double L = d->L;
-    double red[2] = {0.0, 0.0}; /* F.s, atoms without prediction */
-    for (int i = 0; i < d->nlocal; ++i) {
-        const double *g = min_guess_lookup(c, d->id[i]);
-        if (!g) {
-            red[1] += 1.0;
-            continue;
-        }
-        for (int k = 0; k < 3; ++k) {
-            double s = g[k] - d->x[3 * i + k];
-            s -= L * nearbyint(s / L);
-            red[0] += d->f[3 * i + k] * s;
-        }
-    }
-    par_sum_d(red, 2);
-    const double half = 0.5 * red[0];
-    const double gap = c->g[RED_PE] - c->guess->phi - half;
-    if (c->p->log_every > 0)
-        log_debug("minimize trigger: Phi - Phi_pred %.4g, F.s/2 %.4g, %g atoms without prediction",
-                  c->g[RED_PE] - c->guess->phi, half, red[1]);
-    if (red[1] > 0.0 || !(half > 0.0)) return 0;
-    return fabs(gap) < 0.05 * half;
-}
-
-int min_trigger_due(const MinCtx *c, int64_t k) {
-    return c->trigger && c->g[RED_NGATE] == 0.0 && k % 10 == 0;
-}
-
 static int run(MinCtx *c);
 
 int minimize_run(Domain *d, const MinParams *p, MinResult *r) {
@@ -304,8 +267,6 @@ int minimize_run_guess(Domain *d, const MinParams *p, const MinGuess *guess, Min
     int rc = 0;
     if (guess && p->finish == MIN_FINISH_NEWTON) {
         rc = guess_map_build(&c, guess);
-        c.trigger = isfinite(guess->phi);
-        c.gate_fmax = p->guess_fmax;
     }
     rc = basin_error_agree(rc);
     if (rc == 0) rc = run(&c);
@@ -332,18 +293,9 @@ static int run(MinCtx *cp) {
         else
             BCHK(min_fire(&c, &outcome));
         if (outcome == STAGE_DONE) break;
-        /* the switch threshold or the trigger was reached: finish with Newton */
-        c.via_trigger = c.trigger && c.g[RED_NSWITCH] > 0.0;
+        /* the switch threshold was reached: finish with Newton */
         BCHK(min_newton(&c, &outcome));
         if (outcome == STAGE_DONE) break;
-        if (outcome == STAGE_REJECTED) { /* not there yet: FIRE on; one more try lower down */
-            ++r->guess_rejected;
-            c.gate_fmax *= 0.1;
-            if (r->guess_rejected >= 2) c.trigger = 0;
-            memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
-            min_reduce(&c);
-            continue;
-        }
         /* Newton gave up: descend further before trying again, at most three times */
         ++r->fallbacks;
         c.switch_fmax = r->fallbacks >= 3 ? 0.0 : 0.1 * c.switch_fmax;

@@ -212,7 +212,7 @@ static double target_norm(const MinParams *p, int64_t natoms) {
 
 /* Collective. Start the CG from the prediction s0 = minimum image (guess - x0) when the linear
  * residual r0 = F - H s0 is below guess_eta |F| (one Hessian product); otherwise s = 0, r = F. */
-static int try_guess(MinCtx *c, NewtonWork *w, double ff0, int *used) {
+static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
     const double eta2 = c->p->guess_eta * c->p->guess_eta;
     Domain *d = c->d;
     const int na = d->nlocal, n = 3 * na;
@@ -232,11 +232,7 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0, int *used) {
         red[1] += g ? 0.0 : 1.0;
     }
     par_sum_d(red, 2);
-    *used = 0;
-    if (!(red[0] > 0.0)) { /* already at the prediction */
-        *used = red[1] == 0.0;
-        return 0;
-    }
+    if (!(red[0] > 0.0)) return 0; /* at the prediction already: s = 0 is the same step */
     BCHK(hess_vec(c, w, red[0], d->natoms));
     ++c->r->iterations;
     double rr = 0.0;
@@ -250,7 +246,6 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0, int *used) {
                   "without prediction",
                   sqrt(red[0]), sqrt(rr), sqrt(ff0), red[1]);
     if (!(rr < eta2 * ff0)) return 0;
-    *used = 1;
     ++c->r->guess_used;
     for (int i = 0; i < n; ++i) {
         w->s[i] = w->p[i];
@@ -260,8 +255,7 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0, int *used) {
 }
 
 /* One Newton step. *ok = 1 accepted, 2 accepted but cut to <= 1/4 (hand back to FIRE), 0
- * rejected (FIRE goes on from the current state), -1 a triggered prediction failed its test
- * (state and forces as on entry). */
+ * rejected (FIRE goes on from the current state). */
 static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     Domain *d = c->d;
     const MinParams *p = c->p;
@@ -296,17 +290,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     const double tol = fmax(eta * fnorm0, target_norm(p, natoms) / 1.5);
     memset(w->s, 0, (size_t)n * sizeof(double));
     memcpy(w->r, w->f0, (size_t)n * sizeof(double));
-    if (c->guess) {
-        int used = 0;
-        BCHK(try_guess(c, w, ff0, &used));
-        if (!used && c->via_trigger) {
-            /* handed over too early: restore x0, F(x0) (the atom order is unchanged) */
-            memcpy(d->x, w->x0, (size_t)n * sizeof(double));
-            memcpy(d->f, w->f0, (size_t)n * sizeof(double));
-            *ok = -1;
-            return 0;
-        }
-    }
+    if (c->guess) BCHK(try_guess(c, w, ff0));
     precondition(w, na, p->newton_precondition, w->r, w->z);
     memcpy(w->p, w->z, (size_t)n * sizeof(double));
     double red[4] = {0.0, 0.0, 0.0, 0.0};
@@ -428,11 +412,6 @@ int min_newton(MinCtx *c, int *outcome) {
         int ok = 0;
         rc = newton_step(c, &w, &ok);
         if (rc) break;
-        if (ok < 0) {
-            *outcome = STAGE_REJECTED;
-            break;
-        }
-        c->via_trigger = 0; /* later steps are ordinary Newton steps */
         if (ok != 1) {
             *outcome = STAGE_SWITCH;
             break;
