@@ -29,10 +29,12 @@ def lammps_run(path):
     txt = open(path).read()
     m = re.search(r"Iterations, force evaluations = (\d+) (\d+)", txt)
     t = re.search(r"Loop time of ([\d.]+)", txt)
-    p = re.search(r"RESULT pe (\S+)", txt)
+    p = re.search(r"RESULT pe (\S+) fnorm (\S+)", txt)
+    c = re.search(r"Stopping criterion = (.*)", txt)
     if not (m and t and p):
         return None
-    return dict(evals=int(m.group(2)), sec=float(t.group(1)), phi=float(p.group(1)))
+    return dict(evals=int(m.group(2)), sec=float(t.group(1)), phi=float(p.group(1)),
+                fnorm=float(p.group(2)), stop=c.group(1).strip() if c else "?")
 
 
 def mean(v):
@@ -61,11 +63,16 @@ def main():
             rows = [(name, [r["evals"] for r in runs], [r["sec"] for r in runs],
                      [r["phi"] for r in runs], [r["dis"] for r in runs])
                     for name, runs in b.items()]
+            notes = {}
             for s in ("fire", "cg"):
                 rr = [r for r in lmp[s] if r]
                 if rr:
                     rows.append(("LAMMPS " + s, [r["evals"] for r in rr], [r["sec"] for r in rr],
                                  [r["phi"] for r in rr], None))
+                    bad = [r for r in rr if not r["fnorm"] <= 1.0001e-10]
+                    if bad:
+                        notes["LAMMPS " + s] = "; stopped early: " + ", ".join(
+                            "%s at |F| %.1e" % (r["stop"], r["fnorm"]) for r in bad)
             for name, ev, sec, phi, dis in rows:
                 ratio = ("%.2f" % (mean(ev) / mean([x for x in ref if x])) if any(ref) else "-")
                 same = all(abs(a - c) <= 1e-9 * abs(c) for a, c in zip(phi, phi0))
@@ -74,6 +81,7 @@ def main():
                     samestr = ("yes" if same else "NO") + " (max dIS %.1e)" % max(dis)
                 else:
                     samestr = "yes" if same else "NO (Phi_IS differs)"
+                    samestr += notes.get(name, "")
                 print(f"| {n} | {t} | {name} | {mean(ev):.0f} ({', '.join(map(str, ev))}) | "
                       f"{mean(sec):.2f} | {ratio} | {samestr} |")
     print()
