@@ -18,6 +18,8 @@
 
 typedef enum { THERMOSTAT_NHC = 0, THERMOSTAT_NONE = 1 } ThermostatKind;
 typedef enum { MIN_FIRE = 0, MIN_FIRE_BITZEK = 1, MIN_SD = 2 } MinimizerKind;
+/* which inherent structures is.h5 stores as particle frames (docs/formats.md) */
+typedef enum { IS_SNAPSHOTS_EVENTS = 0, IS_SNAPSHOTS_ALL = 1, IS_SNAPSHOTS_NONE = 2 } IsSnapshots;
 
 typedef struct Config {
     char path[4096]; /* the file it came from ("" for built-in defaults) */
@@ -55,12 +57,13 @@ typedef struct Config {
     int final_data;       /* output.final_data = true|false, default true: final.data (LAMMPS) */
 
     /* [inherent] */
-    int is_enabled;          /* inherent.enabled = true|false, default false */
-    double is_every;         /* inherent.every (time units) > 0, default 0.1 */
-    MinimizerKind minimizer; /* inherent.minimizer = fire | fire-bitzek | sd, default fire */
-    double fmax_tol;         /* inherent.fmax > 0, default 1e-9 */
-    double event_threshold;  /* inherent.event_threshold > 0, default 1e-2 */
-    int64_t max_iter;        /* inherent.max_iter >= 1, default 100000 */
+    int is_enabled;           /* inherent.enabled = true|false, default false */
+    double is_every;          /* inherent.every (time units) > 0, default 0.1 */
+    MinimizerKind minimizer;  /* inherent.minimizer = fire | fire-bitzek | sd, default fire */
+    double fmax_tol;          /* inherent.fmax > 0, default 1e-9 */
+    double event_threshold;   /* inherent.event_threshold > 0, default 1e-2 */
+    int64_t max_iter;         /* inherent.max_iter >= 1, default 100000 */
+    IsSnapshots is_snapshots; /* inherent.snapshots = events | all | none, default events */
 } Config;
 
 /* Fill c with the built-in defaults (a small N = 500 glass at T = 0.01: the quickstart job);

@@ -185,4 +185,39 @@ int h5md_read_frame_global(H5md *h, int64_t frame, double *x, double *v, int32_t
  * HDF5 give the same one-line errors as h5md_open_read(). For `basin info FILE.h5`. */
 int h5md_info(const char *path);
 
+/* ---- row tables ----
+ * A group of equal-length 1D columns (float64 or int64), one row appended at a time, for series
+ * sampled on their own clock (the inherent-structure series of is.h5: a row per quench, while
+ * the particle frames hold only snapshots). The first column must be the int64 "step" (rows in
+ * increasing step), which h5md_table_open() uses to drop rows after a restart step. One table
+ * per open file. Layout: docs/formats.md. */
+enum { H5MD_COL_F64 = 0, H5MD_COL_I64 = 1, H5MD_TABLE_MAX_COLS = 32 };
+typedef struct H5mdColumn {
+    const char *name;        /* dataset name in the group (< 64 characters) */
+    int type;                /* H5MD_COL_F64 or H5MD_COL_I64 */
+    const char *description; /* written as the attribute "description" (may be NULL) */
+} H5mdColumn;
+/* Collective. Create the table group (absolute path, e.g. "/inherent") in a file open for
+ * writing (h5md_create or h5md_open_append), with ncols empty columns. */
+int h5md_table_create(H5md *h, const char *group, int ncols, const H5mdColumn *cols);
+/* Collective. Open the existing table of a file reopened with h5md_open_append() and drop the
+ * rows whose step exceeds last_step_to_keep (and any partial row of a crash). */
+int h5md_table_open(H5md *h, const char *group, int ncols, const H5mdColumn *cols,
+                    int64_t last_step_to_keep);
+/* Collective. Append one row (ncols values as double; int64 columns take the value converted,
+ * so they must be integers below 2^53). Rank 0's row is written; then the file is flushed. */
+int h5md_table_append(H5md *h, const double *row);
+/* Not collective. Rows of the open table (0 without one). */
+int64_t h5md_table_rows(const H5md *h);
+/* Collective. Read a whole column "<group>/<name>" of any open file (reader or writer) as
+ * doubles into a new array on every rank (free() it); *n = its length. A missing column is
+ * BASIN_ERR_IO naming it. */
+int h5md_table_read(H5md *h, const char *group, const char *name, double **out, int64_t *n);
+/* Collective. A float64 scalar attribute of the open table's group (written with rank 0's
+ * value, replaced if present), and its reader for any open file (NaN + BASIN_ERR_IO if absent). */
+int h5md_table_attr_write(H5md *h, const char *name, double value);
+int h5md_table_attr_read(H5md *h, const char *group, const char *name, double *value);
+/* Collective. The resolved configuration text stored in /parameters/config by basin (a new
+ * string on every rank, free() it); BASIN_ERR_IO if the file has none. */
+int h5md_read_config_text(H5md *h, char **out);
 #endif

@@ -160,7 +160,46 @@ int md_step(MdState *s);
  * checks finiteness and the atom count (lost atoms): returns BASIN_ERR_PHYSICS on a problem. */
 int md_thermo(const MdState *s, MdThermo *th);
 
+/* ---- checkpoints (src/md/restart.c; the file: docs/formats.md "checkpoint.h5") ---- */
+
+typedef struct Ckpt Ckpt; /* basin/checkpoint.h */
+
+/* Collective. Write the atoms (x, x at the last list build, v, image flags, species; id-block
+ * order) and the integrator state (step, ensemble, kinetic energy cache, Nose-Hoover chain). */
+int md_checkpoint_save(Ckpt *c, MdState *s);
+/* Collective. Restore the n atoms into s, whose Domain was created empty with the checkpoint's
+ * box: replays
+ * the last list build and recomputes the forces, so that the next md_step() is bitwise the
+ * uninterrupted run's on the same number of ranks (to round-off on another). */
+int md_checkpoint_load(Ckpt *c, MdState *s, int64_t n);
+
 /* ---- protocols ---- */
+
+/* What `basin run` does about an existing checkpoint in output.dir. */
+typedef enum {
+    MD_RESTART_AUTO = 0,    /* continue from <output.dir>/checkpoint.h5 if present (default) */
+    MD_RESTART_REQUIRE = 1, /* --restart: continue; error if there is no checkpoint */
+    MD_RESTART_NEVER = 2,   /* --fresh: remove it and start over */
+} MdRestartMode;
+
+typedef struct MdRunOptions {
+    MdRestartMode restart;
+    int64_t stop_at_step; /* > 0: checkpoint and stop once this MD step is done */
+    double walltime;      /* > 0: seconds; checkpoint and stop before this much time passed */
+} MdRunOptions;
+
+/* Positive return of md_run(): stopped on request (SIGTERM, SIGUSR1, <output.dir>/basin.stop,
+ * --walltime, --stop-at-step) after writing a checkpoint; the same command continues the run.
+ * `basin run` exits with this status (EX_TEMPFAIL: "try again"), for SLURM requeue scripts. */
+#define MD_RUN_STOPPED 75
+
+void md_run_options_default(MdRunOptions *o);
+
+/* Collective. The full protocol (below) with checkpoints: <output.dir>/checkpoint.h5 every
+ * output.checkpoint_every steps, at the end, and on a stop request; in-situ inherent structures
+ * during NVE when inherent.enabled (<output.dir>/is.h5). Returns 0, MD_RUN_STOPPED or an
+ * error code. */
+int md_run(const Config *c, const char *command_line, const MdRunOptions *o);
 
 /* Collective. Run the full protocol of the config (PHYSICS.md section 2):
  *   glass:   model_build_glass -> NVT at md.t_liquid for md.liquid_steps -> rescale to
@@ -171,6 +210,6 @@ int md_thermo(const MdState *s, MdThermo *th);
  * steps; none when 0), <output.dir>/final.data (output.final_data), logs stage transitions, a
  * progress line and a timing breakdown. command_line (may be NULL) is recorded in the
  * trajectory's /parameters. */
-int md_run_config(const Config *c, const char *command_line);
+int md_run_config(const Config *c, const char *command_line); /* md_run(), --fresh */
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "basin/config.h"
 #include "basin/domain.h"
+#include "basin/h5md.h"
 #include "basin/model.h"
 
 /* ---- minimiser ---- */
@@ -228,5 +229,28 @@ int is_tracker_state(IsTracker *t, IsStateEntry *e, int max_entries, int *n);
 /* Collective. Call after restoring the entries (validates the count and the positions; every
  * rank returns the same code). */
 int is_tracker_state_loaded(IsTracker *t);
+
+/* The Newton prediction of the next quench (the previous IS in the tracker Domain's layout:
+ * per-rank, only meaningful on the same rank count and decomposition). For checkpoints:
+ * is_tracker_guess() exposes it (n atoms: ids, positions; n = 0 before the first sample);
+ * is_tracker_set_guess() copies one in (collective: agrees on allocation failures). */
+void is_tracker_guess(const IsTracker *t, int64_t *n, const int64_t **id, const double **x);
+int is_tracker_set_guess(IsTracker *t, int64_t n, const int64_t *id, const double *x);
+
+/* ---- <output.dir>/is.h5 (docs/formats.md) ----
+ * An H5MD file whose /particles/trajectory frames are IS snapshots (config inherent.snapshots)
+ * and whose table /inherent has one row per quench. All collective. */
+typedef struct IsFile IsFile;
+/* Create (truncate) path for the atoms of the MD domain md (species, N, box). */
+int is_file_create(const char *path, const H5mdMeta *meta, const Domain *md, const Config *c,
+                   IsFile **out);
+/* Reopen for a restart at MD step last_step: frames and rows after it are dropped. */
+int is_file_open_append(const char *path, const Config *c, int64_t natoms, double L,
+                        int64_t last_step, IsFile **out);
+/* Record sample r of tracker t (call right after is_tracker_sample): the table row and the
+ * snapshots the policy asks for. */
+int is_file_record(IsFile *f, const IsTracker *t, const IsRecord *r);
+/* NULL-safe; sets *f = NULL. */
+int is_file_close(IsFile **f);
 
 #endif

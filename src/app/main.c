@@ -85,6 +85,42 @@ static int cmd_config(int argc, char **argv) {
 }
 
 /* ---- basin run ---- */
+
+/* A duration as SLURM writes --time: SECONDS (may be fractional), MM:SS, HH:MM:SS or
+ * D-HH:MM:SS. Returns 0 and the seconds, -1 if malformed or not positive. */
+static int parse_duration(const char *s, double *out) {
+    double parts[3] = {0, 0, 0};
+    int np = 0;
+    double days = 0.0;
+    const char *p = s, *dash = strchr(s, '-');
+    char *end = NULL;
+    if (dash) {
+        days = strtod(s, &end);
+        if (end != dash || days < 0) return -1;
+        p = dash + 1;
+    }
+    for (;;) {
+        if (np == 3) return -1;
+        parts[np++] = strtod(p, &end);
+        if (end == p || parts[np - 1] < 0) return -1;
+        if (*end == ':') {
+            p = end + 1;
+            continue;
+        }
+        if (*end) return -1;
+        break;
+    }
+    double sec = 0.0;
+    for (int k = 0; k < np; ++k)
+        sec = 60.0 * sec + parts[k];
+    if (dash && np == 1) sec *= 3600.0; /* D-HH */
+    if (dash && np == 2) sec *= 60.0;   /* D-HH:MM */
+    sec += 86400.0 * days;
+    if (!(sec > 0.0)) return -1;
+    *out = sec;
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
     const char *file = NULL;
     char cmdline[1024] = "basin";
@@ -92,11 +128,31 @@ static int cmd_run(int argc, char **argv) {
         size_t n = strlen(cmdline);
         snprintf(cmdline + n, sizeof cmdline - n, " %s", argv[i]);
     }
+#ifdef HAVE_MD
+    MdRunOptions opt;
+    md_run_options_default(&opt);
+#endif
+    int restart_flags = 0;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--quiet")) {
             log_set_level(LOG_WARN);
         } else if (!strcmp(argv[i], "--verbose")) {
             log_set_level(LOG_DEBUG);
+#ifdef HAVE_MD
+        } else if (!strcmp(argv[i], "--restart") || !strcmp(argv[i], "--fresh")) {
+            opt.restart = argv[i][2] == 'r' ? MD_RESTART_REQUIRE : MD_RESTART_NEVER;
+            ++restart_flags;
+        } else if (!strcmp(argv[i], "--stop-at-step")) {
+            char *end = NULL;
+            if (i + 1 >= argc || (opt.stop_at_step = strtoll(argv[i + 1], &end, 10)) < 1 || *end)
+                return usage_error("run", "--stop-at-step needs a step number >= 1");
+            ++i;
+        } else if (!strcmp(argv[i], "--walltime")) {
+            if (i + 1 >= argc || parse_duration(argv[i + 1], &opt.walltime) != 0)
+                return usage_error("run", "--walltime needs a duration: SECONDS, MM:SS, "
+                                          "HH:MM:SS or D-HH:MM:SS");
+            ++i;
+#endif
         } else if (argv[i][0] == '-') {
             return usage_error("run", "unknown option");
         } else if (!file) {
@@ -105,6 +161,7 @@ static int cmd_run(int argc, char **argv) {
             return usage_error("run", "more than one configuration file given");
         }
     }
+    if (restart_flags > 1) return usage_error("run", "--restart and --fresh exclude each other");
     Config c;
     if (file) {
         BCHK(config_load(file, &c));
@@ -123,8 +180,7 @@ static int cmd_run(int argc, char **argv) {
         free(buf);
     }
 #ifdef HAVE_MD
-    BCHK(md_run_config(&c, cmdline));
-    return 0;
+    return md_run(&c, cmdline, &opt);
 #else
     return basin_error(BASIN_ERR_INTERNAL, NULL, NULL, "this build has no MD engine");
 #endif
@@ -188,13 +244,28 @@ static int cmd_modes(int argc, char **argv) {
 
 static const Command commands[] = {
     {"run", "run the MD protocol of a configuration file (glass or crystal)",
-     "usage: basin run [CONFIG.ini] [--quiet|--verbose]\n"
+     "usage: basin run [CONFIG.ini] [--restart|--fresh] [--walltime T] [--stop-at-step N]\n"
+     "                 [--quiet|--verbose]\n"
      "\n"
      "Build the system, equilibrate (glass: liquid at md.t_liquid, quench, NVT at\n"
-     "md.temperature; crystal: NVT at md.temperature), then run NVE production.\n"
-     "Without CONFIG.ini the built-in default (a small glass) runs.\n"
-     "Output goes to output.dir: thermo.dat (time series).\n"
-     "Keys: docs/usage.md. Exit status 0 on success, 1 on any error.\n",
+     "md.temperature; crystal: NVT at md.temperature), then run NVE production, with\n"
+     "in-situ inherent structures when inherent.enabled. Without CONFIG.ini the built-in\n"
+     "default (a small glass) runs. Output goes to output.dir: thermo.dat, trajectory.h5,\n"
+     "is.h5, checkpoint.h5, final.data (docs/formats.md).\n"
+     "\n"
+     "Checkpoints: every output.checkpoint_every steps, at the end, and when stopped by\n"
+     "SIGTERM or SIGUSR1 (e.g. sbatch --signal=USR1@300), by a file output.dir/basin.stop,\n"
+     "by --walltime or --stop-at-step. A stopped run exits with status 75; running the same\n"
+     "command again continues it (bitwise on the same rank count).\n"
+     "  --restart        continue; error if output.dir has no checkpoint\n"
+     "  --fresh          ignore and remove an existing checkpoint, start over\n"
+     "                   (default: continue if a checkpoint is there, else start)\n"
+     "  --walltime T     stop with a checkpoint before T has passed (SECONDS, MM:SS,\n"
+     "                   HH:MM:SS or D-HH:MM:SS, as SLURM --time)\n"
+     "  --stop-at-step N checkpoint and stop after MD step N\n"
+     "\n"
+     "Keys: docs/usage.md. Exit status 0 on success, 75 when stopped with a checkpoint,\n"
+     "1 on any error, 2 on a command-line error.\n",
      cmd_run},
     {"config", "validate a configuration file and print it with all defaults",
      "usage: basin config --dump CONFIG.ini\n"
@@ -272,7 +343,12 @@ static int dispatch(int argc, char **argv) {
 int main(int argc, char **argv) {
     int rc = basin_init(&argc, &argv);
     if (rc == 0) rc = dispatch(argc, argv);
+#ifdef HAVE_MD
+    /* every rank returns MD_RUN_STOPPED together (a collective decision): not an error */
+    int status = rc == MD_RUN_STOPPED ? MD_RUN_STOPPED : basin_error_report(rc);
+#else
     int status = basin_error_report(rc);
+#endif
     basin_finalize();
     return status;
 }

@@ -171,12 +171,27 @@ static void cells_bin(Domain *d, int n) {
     start[0] = 0;
 }
 
+/* The owned order after a rebuild is (cell, global id): a function of the positions alone, not
+ * of the order the atoms had before. That makes every later sum (forces, ghosts, reductions) a
+ * function of the state alone, which is what lets a checkpoint restart continue a trajectory
+ * bit for bit (src/md/restart.c rebuilds the list from the positions of the last build). Cells
+ * hold ~1 atom on average, so the insertion sort costs nothing measurable. */
 void cells_sort_owned(Domain *d) {
     struct DomainComm *c = d->comm;
     const int n = d->nlocal;
     if (n == 0) return;
     cells_bin(d, n);
-    const int *perm = c->cell_atoms; /* new position m holds old atom perm[m] */
+    int *perm = c->cell_atoms; /* new position m holds old atom perm[m] */
+    for (int q = 0; q < c->grid.ncell; ++q)
+        for (int a = c->cell_start[q] + 1; a < c->cell_start[q + 1]; ++a) {
+            const int key = perm[a];
+            int b = a - 1;
+            while (b >= c->cell_start[q] && d->id[perm[b]] > d->id[key]) {
+                perm[b + 1] = perm[b];
+                --b;
+            }
+            perm[b + 1] = key;
+        }
     domain_scratch_reserve(d, 3 * (int64_t)n);
     double *t = c->scratch;
     for (int pass = 0; pass < 2; ++pass) {

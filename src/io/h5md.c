@@ -88,7 +88,8 @@ struct H5md {
     double *xb, *vb; /* writer: id-block frame buffers */
     int32_t *ib, *izero;
     int64_t izero_cap;
-    IdblockWork work; /* idblock_move() buffers, reused every frame */
+    IdblockWork work;        /* idblock_move() buffers, reused every frame */
+    struct H5mdTable *table; /* the row table of h5md_table_create/open (NULL: none) */
 };
 
 /* ---- HDF5 error plumbing ---- */
@@ -418,6 +419,8 @@ static H5md *h5md_alloc(const char *path) {
     return h;
 }
 
+static void table_free(H5md *h);
+
 static void h5md_free(H5md *h) {
     if (!h) return;
     hid_t *ids[] = {&h->step, &h->time, &h->pos, &h->vel, &h->img, &h->edges, &h->species, &h->id};
@@ -435,6 +438,7 @@ static void h5md_free(H5md *h) {
     free(h->ib);
     free(h->izero);
     idblock_work_free(&h->work);
+    table_free(h);
     free(h);
 }
 
@@ -1167,6 +1171,7 @@ int h5md_close(H5md **hp) {
         close_id(ids[k]);
     for (int k = 0; k < H5MD_NOBS; ++k)
         close_id(&h->obs[k]);
+    table_free(h);
     if (h->file >= 0 && H5Fclose(h->file) < 0 && !rc) rc = h5x_fail(h->path, NULL, "close");
     h->file = H5I_INVALID_HID;
     h5md_free(h);
@@ -1314,4 +1319,316 @@ int h5md_read_observables(H5md *h, int64_t frame, double obs[H5MD_NOBS]) {
     MPI_Bcast(obs, H5MD_NOBS, MPI_DOUBLE, 0, par_comm());
     h5x_quiet_off(&q);
     return basin_error_agree(rc);
+}
+
+/* ---- row tables (h5md_table_*) ----
+ *
+ * A table is a group of 1D datasets of equal length, one per column, extendible and chunked
+ * FRAME_CHUNK rows per chunk, like the observables' step/time series. It holds data that is
+ * sampled on its own clock (the inherent-structure series of is.h5 has a row per quench, while
+ * its particle frames are only the event snapshots), which H5MD's /observables cannot hold
+ * without MDAnalysis misreading it as per-frame data, so tables live outside /observables.
+ * Crash safety as for frames: extend, write (rank 0), flush; a reader trusts the shortest
+ * column. */
+struct H5mdTable {
+    hid_t group;
+    int ncols;
+    hid_t col[H5MD_TABLE_MAX_COLS];
+    int type[H5MD_TABLE_MAX_COLS];
+    char name[H5MD_TABLE_MAX_COLS][64];
+    int64_t rows;
+};
+
+static void table_free(H5md *h) {
+    struct H5mdTable *t = h->table;
+    if (!t) return;
+    for (int c = 0; c < t->ncols; ++c)
+        close_id(&t->col[c]);
+    close_id(&t->group);
+    free(t);
+    h->table = NULL;
+}
+
+static int table_check_cols(const H5md *h, const char *group, int ncols, const H5mdColumn *cols) {
+    if (ncols < 1 || ncols > H5MD_TABLE_MAX_COLS || strcmp(cols[0].name, "step") != 0 ||
+        cols[0].type != H5MD_COL_I64)
+        return basin_error(BASIN_ERR_INTERNAL, h->path, group,
+                           "a table needs 1..%d columns, the first an int64 \"step\"",
+                           H5MD_TABLE_MAX_COLS);
+    for (int c = 0; c < ncols; ++c)
+        if (strlen(cols[c].name) >= 64)
+            return basin_error(BASIN_ERR_INTERNAL, h->path, group, "column name too long");
+    return 0;
+}
+
+/* Collective. Check the request and attach an empty table handle to h (for create or open). */
+static int table_new(H5md *h, const char *group, int ncols, const H5mdColumn *cols,
+                     struct H5mdTable **out) {
+    *out = NULL;
+    int rc = 0;
+    if (!h || h->mode != MODE_WRITE || h->table)
+        rc = basin_error(BASIN_ERR_INTERNAL, h ? h->path : NULL, group,
+                         "a table needs a file open for writing without one");
+    if (!rc) rc = table_check_cols(h, group, ncols, cols);
+    struct H5mdTable *t = rc ? NULL : calloc(1, sizeof *t);
+    if (!rc && !t) rc = basin_error(BASIN_ERR_NOMEM, h->path, group, "no memory for a table");
+    if ((rc = basin_error_agree(rc))) return rc;
+    t->ncols = ncols;
+    for (int c = 0; c < H5MD_TABLE_MAX_COLS; ++c)
+        t->col[c] = H5I_INVALID_HID;
+    h->table = t;
+    *out = t;
+    return 0;
+}
+
+static hid_t col_type(int type) {
+    return type == H5MD_COL_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+}
+
+int h5md_table_create(H5md *h, const char *group, int ncols, const H5mdColumn *cols) {
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    struct H5mdTable *t = NULL;
+    int rc = table_new(h, group, ncols, cols, &t);
+    if (rc) goto done;
+    t->group = H5Gcreate2(h->file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (t->group < 0) rc = h5x_fail(h->path, group, "cannot create the group");
+    for (int c = 0; c < ncols && !rc; ++c) {
+        t->type[c] = cols[c].type;
+        snprintf(t->name[c], sizeof t->name[c], "%s", cols[c].name);
+        const hsize_t inner = 0;
+        t->col[c] = create_series(t->group, cols[c].name, col_type(cols[c].type), 0, &inner, &inner,
+                                  FRAME_CHUNK);
+        if (t->col[c] < 0) {
+            rc = h5x_fail(h->path, cols[c].name, "cannot create the column");
+        } else if (cols[c].description &&
+                   attr_write_str(t->col[c], "description", cols[c].description) < 0) {
+            rc = h5x_fail(h->path, cols[c].name, "cannot write the description");
+        }
+    }
+    if (!rc && H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0) rc = h5x_fail(h->path, group, "flush");
+    rc = basin_error_agree(rc);
+    if (rc) table_free(h);
+done:
+    h5x_quiet_off(&q);
+    return rc;
+}
+
+/* Number of rows every column holds (the shortest one). */
+static int table_length(const H5md *h, const struct H5mdTable *t, int64_t *rows) {
+    int64_t n = INT64_MAX;
+    for (int c = 0; c < t->ncols; ++c) {
+        hid_t sp = H5Dget_space(t->col[c]);
+        hsize_t dim = 0;
+        const int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+        if (nd == 1) H5Sget_simple_extent_dims(sp, &dim, NULL);
+        if (sp >= 0) H5Sclose(sp);
+        if (nd != 1)
+            return basin_error(BASIN_ERR_IO, h->path, t->name[c], "not a one-dimensional column");
+        if ((int64_t)dim < n) n = (int64_t)dim;
+    }
+    *rows = n;
+    return 0;
+}
+
+int h5md_table_open(H5md *h, const char *group, int ncols, const H5mdColumn *cols,
+                    int64_t last_step_to_keep) {
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    int64_t *steps = NULL;
+    struct H5mdTable *t = NULL;
+    int rc = table_new(h, group, ncols, cols, &t);
+    if (rc) goto done;
+    if (h5x_obj_type(h->file, group) != H5O_TYPE_GROUP)
+        rc = basin_error(BASIN_ERR_IO, h->path, group, "no such table group");
+    if (!rc && (t->group = H5Gopen2(h->file, group, H5P_DEFAULT)) < 0)
+        rc = h5x_fail(h->path, group, "cannot open the group");
+    for (int c = 0; c < ncols && !rc; ++c) {
+        t->type[c] = cols[c].type;
+        snprintf(t->name[c], sizeof t->name[c], "%s", cols[c].name);
+        if (H5Lexists(t->group, cols[c].name, H5P_DEFAULT) <= 0)
+            rc = basin_error(BASIN_ERR_IO, h->path, group, "column %s is missing", cols[c].name);
+        else if ((t->col[c] = H5Dopen2(t->group, cols[c].name, H5P_DEFAULT)) < 0)
+            rc = h5x_fail(h->path, cols[c].name, "cannot open the column");
+    }
+    int64_t n = 0;
+    if (!rc) rc = table_length(h, t, &n);
+    if ((rc = basin_error_agree(rc))) goto fail;
+    rc = BALLOC(steps, n > 0 ? n : 1);
+    if ((rc = basin_error_agree(rc))) goto fail;
+    /* a writable file: every rank reads, collectively (see read_root_bcast) */
+    if (n > 0) {
+        hid_t fs = H5Dget_space(t->col[0]);
+        const hsize_t start = 0, cnt = (hsize_t)n;
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
+        hid_t ms = H5Screate_simple(1, &cnt, NULL);
+        if (H5Dread(t->col[0], H5T_NATIVE_INT64, ms, fs, h->dxpl, steps) < 0)
+            rc = h5x_fail(h->path, "step", "read");
+        H5Sclose(ms);
+        H5Sclose(fs);
+    }
+    if ((rc = basin_error_agree(rc))) goto fail;
+    int64_t keep = 0;
+    while (keep < n && steps[keep] <= last_step_to_keep)
+        ++keep;
+    int st = 0;
+    const hsize_t d1 = (hsize_t)keep;
+    for (int c = 0; c < ncols; ++c)
+        st |= H5Dset_extent(t->col[c], &d1) < 0;
+    st |= H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0;
+    if (st) rc = h5x_fail(h->path, group, "cannot drop the rows after the restart step");
+    t->rows = keep;
+    if ((rc = basin_error_agree(rc))) goto fail;
+    goto done;
+fail:
+    table_free(h);
+done:
+    free(steps);
+    h5x_quiet_off(&q);
+    return rc;
+}
+
+int h5md_table_append(H5md *h, const double *row) {
+    struct H5mdTable *t = h ? h->table : NULL;
+    if (!t || h->mode != MODE_WRITE)
+        return basin_error(BASIN_ERR_INTERNAL, h ? h->path : NULL, NULL,
+                           "h5md_table_append without an open table");
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    int rc = 0;
+    double v[H5MD_TABLE_MAX_COLS];
+    memcpy(v, row, (size_t)t->ncols * sizeof(double));
+    MPI_Bcast(v, t->ncols, MPI_DOUBLE, 0, par_comm()); /* rank 0's row everywhere */
+    const hsize_t k = (hsize_t)t->rows, d1 = k + 1;
+    for (int c = 0; c < t->ncols; ++c)
+        if (H5Dset_extent(t->col[c], &d1) < 0 && !rc) rc = h5x_fail(h->path, t->name[c], "extend");
+    for (int c = 0; c < t->ncols; ++c) {
+        const int64_t iv = (int64_t)v[c];
+        const void *p = t->type[c] == H5MD_COL_I64 ? (const void *)&iv : (const void *)&v[c];
+        if (write_root(h, t->col[c], col_type(t->type[c]), k, p) < 0 && !rc)
+            rc = h5x_fail(h->path, t->name[c], "write");
+    }
+    if (H5Fflush(h->file, H5F_SCOPE_GLOBAL) < 0 && !rc) rc = h5x_fail(h->path, NULL, "flush");
+    if (!rc) ++t->rows;
+    h5x_quiet_off(&q);
+    return basin_error_agree(rc);
+}
+
+int64_t h5md_table_rows(const H5md *h) {
+    return h && h->table ? h->table->rows : 0;
+}
+
+int h5md_table_read(H5md *h, const char *group, const char *name, double **out, int64_t *n) {
+    *out = NULL;
+    *n = 0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", group, name);
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    int rc = 0;
+    hid_t d = H5I_INVALID_HID;
+    if (h5x_obj_type(h->file, path) != H5O_TYPE_DATASET)
+        rc = basin_error(BASIN_ERR_IO, h->path, path, "no such column");
+    else if ((d = H5Dopen2(h->file, path, H5P_DEFAULT)) < 0)
+        rc = h5x_fail(h->path, path, "cannot open");
+    hsize_t dim = 0;
+    if (!rc) {
+        hid_t sp = H5Dget_space(d);
+        if (H5Sget_simple_extent_ndims(sp) != 1)
+            rc = basin_error(BASIN_ERR_IO, h->path, path, "not a one-dimensional column");
+        else
+            H5Sget_simple_extent_dims(sp, &dim, NULL);
+        H5Sclose(sp);
+    }
+    if (!rc) rc = BALLOC(*out, dim > 0 ? dim : 1);
+    if ((rc = basin_error_agree(rc))) goto done;
+    if (dim > 0)
+        rc = read_root_bcast(h, d, H5T_NATIVE_DOUBLE, 0, 0, 0, ALL, *out, (size_t)dim * 8, path);
+    if (!rc) *n = (int64_t)dim;
+done:
+    close_id(&d);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    h5x_quiet_off(&q);
+    return basin_error_agree(rc);
+}
+
+int h5md_table_attr_write(H5md *h, const char *name, double value) {
+    struct H5mdTable *t = h ? h->table : NULL;
+    if (!t)
+        return basin_error(BASIN_ERR_INTERNAL, h ? h->path : NULL, name,
+                           "h5md_table_attr_write without an open table");
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    MPI_Bcast(&value, 1, MPI_DOUBLE, 0, par_comm());
+    int rc = 0;
+    /* a reopened table keeps its attributes: overwrite in place */
+    if (H5Aexists(t->group, name) > 0 && H5Adelete(t->group, name) < 0)
+        rc = h5x_fail(h->path, name, "cannot replace the attribute");
+    if (!rc && attr_write(t->group, name, H5T_NATIVE_DOUBLE, 0, &value) < 0)
+        rc = h5x_fail(h->path, name, "cannot write the attribute");
+    h5x_quiet_off(&q);
+    return basin_error_agree(rc);
+}
+
+int h5md_table_attr_read(H5md *h, const char *group, const char *name, double *value) {
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    int rc = 0;
+    *value = NAN;
+    if (par_rank() == 0) {
+        hid_t g = H5I_INVALID_HID, a = H5I_INVALID_HID;
+        if (h5x_obj_type(h->file, group) != H5O_TYPE_GROUP)
+            rc = basin_error(BASIN_ERR_IO, h->path, group, "no such table group");
+        else if ((g = H5Gopen2(h->file, group, H5P_DEFAULT)) < 0)
+            rc = h5x_fail(h->path, group, "cannot open");
+        else if (H5Aexists(g, name) <= 0)
+            rc = basin_error(BASIN_ERR_IO, h->path, group, "attribute %s is missing", name);
+        else if ((a = H5Aopen(g, name, H5P_DEFAULT)) < 0 ||
+                 H5Aread(a, H5T_NATIVE_DOUBLE, value) < 0)
+            rc = h5x_fail(h->path, name, "cannot read the attribute");
+        close_id(&a);
+        close_id(&g);
+    }
+    MPI_Bcast(value, 1, MPI_DOUBLE, 0, par_comm());
+    h5x_quiet_off(&q);
+    return basin_error_agree(rc);
+}
+
+int h5md_read_config_text(H5md *h, char **out) {
+    *out = NULL;
+    H5xQuiet q;
+    h5x_quiet_on(&q);
+    int rc = 0;
+    char *buf = NULL;
+    if (par_rank() == 0) {
+        hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+        if (h5x_obj_type(h->file, "/parameters/config") != H5O_TYPE_DATASET)
+            rc = basin_error(BASIN_ERR_IO, h->path, "/parameters/config",
+                             "no stored configuration (not written by basin?)");
+        else if ((d = H5Dopen2(h->file, "/parameters/config", H5P_DEFAULT)) < 0 ||
+                 (t = H5Dget_type(d)) < 0 || H5Tget_class(t) != H5T_STRING ||
+                 H5Tis_variable_str(t) > 0)
+            rc = basin_error(BASIN_ERR_IO, h->path, "/parameters/config",
+                             "not a fixed-length string");
+        if (!rc) {
+            const size_t sz = H5Tget_size(t);
+            rc = basin_calloc((void **)&buf, sz + 1, 1, "config text");
+            mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, sz + 1);
+            H5Tset_cset(mt, H5Tget_cset(t));
+            if (!rc && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+                rc = h5x_fail(h->path, "/parameters/config", "read");
+        }
+        close_id(&mt);
+        close_id(&t);
+        close_id(&d);
+    }
+    h5x_quiet_off(&q);
+    rc = basin_error_agree(rc);
+    if (!rc) rc = bcast_string(buf, out);
+    free(buf);
+    return rc;
 }

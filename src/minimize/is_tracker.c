@@ -137,18 +137,7 @@ static int load_state(IsTracker *t, const Domain *md) {
  * samples) as the next quench's prediction. Collective (agrees on allocation failures). */
 static int save_guess(IsTracker *t) {
     const Domain *d = t->d;
-    const int64_t n = d->nlocal + d->nghost;
-    int rc = 0;
-    if (n > t->gcap) {
-        rc = BREALLOC(t->gid, n);
-        if (rc == 0) rc = BREALLOC(t->gx, 3 * n);
-        if (rc == 0) t->gcap = n;
-    }
-    BCHK(basin_error_agree(rc));
-    memcpy(t->gid, d->id, (size_t)n * sizeof(int64_t));
-    memcpy(t->gx, d->x, 3 * (size_t)n * sizeof(double));
-    t->gn = n;
-    return 0;
+    return is_tracker_set_guess(t, d->nlocal + d->nghost, d->id, d->x);
 }
 
 static double wrap(double x, double L) {
@@ -294,4 +283,26 @@ static int check_loaded(const IsTracker *t) {
 
 int is_tracker_state_loaded(IsTracker *t) {
     return basin_error_agree(check_loaded(t));
+}
+
+void is_tracker_guess(const IsTracker *t, int64_t *n, const int64_t **id, const double **x) {
+    *n = t->gn;
+    *id = t->gid;
+    *x = t->gx;
+}
+
+int is_tracker_set_guess(IsTracker *t, int64_t n, const int64_t *id, const double *x) {
+    int rc = 0;
+    if (n > t->gcap) {
+        rc = BREALLOC(t->gid, n);
+        if (rc == 0) rc = BREALLOC(t->gx, 3 * n);
+        if (rc == 0) t->gcap = n;
+    }
+    BCHK(basin_error_agree(rc));
+    if (n > 0) {
+        memcpy(t->gid, id, (size_t)n * sizeof(int64_t));
+        memcpy(t->gx, x, 3 * (size_t)n * sizeof(double));
+    }
+    t->gn = n;
+    return 0;
 }

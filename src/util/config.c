@@ -69,6 +69,7 @@ typedef struct KeyDef {
 static const char *const kind_names[] = {"glass", "crystal"};
 static const char *const thermostat_names[] = {"nhc", "none"};
 static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd"};
+static const char *const snapshot_names[] = {"events", "all", "none"};
 
 /* Enum fields are read and written through int: same size, and int is a valid way to access an
  * enum object of a compatible integer type. */
@@ -78,6 +79,9 @@ _Static_assert(sizeof(MinimizerKind) == sizeof(int), "enum fields are accessed a
 _Static_assert(MODEL_GLASS == 0 && MODEL_CRYSTAL == 1, "kind_names order");
 _Static_assert(THERMOSTAT_NHC == 0 && THERMOSTAT_NONE == 1, "thermostat_names order");
 _Static_assert(MIN_FIRE == 0 && MIN_FIRE_BITZEK == 1 && MIN_SD == 2, "minimizer_names order");
+_Static_assert(sizeof(IsSnapshots) == sizeof(int), "enum fields are accessed as int");
+_Static_assert(IS_SNAPSHOTS_EVENTS == 0 && IS_SNAPSHOTS_ALL == 1 && IS_SNAPSHOTS_NONE == 2,
+               "snapshot_names order");
 
 #define F(field) offsetof(Config, field)
 #define ENUM(sec, key, field, tab, req)                                                            \
@@ -154,6 +158,7 @@ static const KeyDef keys[] = {
     DBL("inherent", "fmax", fmax_tol, 0.0, 1, INFINITY, 0),
     DBL("inherent", "event_threshold", event_threshold, 0.0, 1, INFINITY, 0),
     I64("inherent", "max_iter", max_iter, 1, INT64_MAX),
+    ENUM("inherent", "snapshots", is_snapshots, snapshot_names, 0),
 };
 enum { NKEYS = sizeof keys / sizeof keys[0] };
 
@@ -196,6 +201,7 @@ void config_defaults(Config *c) {
     c->fmax_tol = 1e-9;
     c->event_threshold = 1e-2;
     c->max_iter = 100000;
+    c->is_snapshots = IS_SNAPSHOTS_EVENTS;
 }
 
 const char *config_kind_name(ModelKind k) {

@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""Checkpoint/restart of `basin run` (issue 4 item 3, issue 5 item 2).
+
+Reference: one uninterrupted 2-rank run A of a small glass with in-situ inherent structures.
+Every other run must reproduce A:
+  * stopped twice (--stop-at-step in the liquid stage, then inside NVE) and continued by the
+    same command: trajectory.h5, is.h5 (table and snapshots), thermo.dat rows, final.data
+    bit for bit;
+  * stopped by SIGTERM sent to the ranks, and by SIGUSR1 sent to mpirun (forwarded): exit 75,
+    then continued: bit for bit;
+  * killed with SIGKILL at a random moment: continued from the last periodic checkpoint: bit for
+    bit (the trajectory and IS rows written after that checkpoint are dropped and redone);
+  * the checkpoint of the NVE stop continued on 1 and on 4 ranks: to round-off;
+  * a finished run rerun with a longer md.nve_steps: identical to a longer uninterrupted run;
+  * IS tracking on or off: the MD trajectory is bit for bit the same.
+Bad input: a checkpoint from another configuration, --restart without a checkpoint, a
+truncated or non-HDF5 checkpoint: exit 1, one line `basin: error: ...`, nothing modified.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+try:
+    import h5py
+except ImportError:
+    print("SKIP: python3-h5py missing")
+    sys.exit(77)
+
+EXE = os.environ["BASIN_EXE"]
+MPI = ["mpirun", "--oversubscribe", "--allow-run-as-root", "--bind-to", "none"]
+FAILS = []
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        FAILS.append(what)
+
+
+def config(d, nve=400, enabled="true", temperature="0.05"):
+    return f"""[system]
+kind = glass
+natoms = 300
+seed = 3
+[md]
+temperature = {temperature}
+t_liquid = 1.0
+liquid_steps = 100
+equil_steps = 300
+nve_steps = {nve}
+[output]
+dir = {d}
+thermo_every = 50
+traj_every = 50
+checkpoint_every = 100
+[inherent]
+enabled = {enabled}
+every = 0.5
+event_threshold = 0.01
+"""
+
+
+def write_cfg(path, d, **kw):
+    with open(path, "w") as f:
+        f.write(config(d, **kw))
+
+
+def run(np_, cfg, *args, timeout=600):
+    p = subprocess.run(MPI + ["-n", str(np_), EXE, "run", cfg, "--quiet", *args],
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def basin_lines(err):
+    return [l for l in err.splitlines() if l.startswith("basin:")]
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def traj_arrays(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.ndim > 0 and not name.startswith("parameters"):
+                if name.endswith("seconds"):
+                    return  # wall time of a quench: the one column that may differ
+                out[name] = obj[()]
+        f.visititems(visit)
+    return out
+
+
+def same_arrays(a, b):
+    if sorted(a) != sorted(b):
+        return False, f"datasets differ: {sorted(set(a) ^ set(b))}"
+    for k in a:
+        if a[k].shape != b[k].shape or a[k].tobytes() != b[k].tobytes():
+            return False, f"{k} differs (shapes {a[k].shape} vs {b[k].shape})"
+    return True, f"{len(a)} datasets bitwise equal"
+
+
+def thermo_rows(d):
+    with open(os.path.join(d, "thermo.dat")) as f:
+        return [l for l in f if not l.startswith("#")]
+
+
+def compare_bitwise(ref, d, label):
+    for name in ("trajectory.h5", "is.h5"):
+        ok, why = same_arrays(traj_arrays(os.path.join(ref, name)),
+                              traj_arrays(os.path.join(d, name)))
+        check(ok, f"{label}: {name}: {why}")
+    check(thermo_rows(ref) == thermo_rows(d), f"{label}: thermo.dat rows identical")
+    check(digest(os.path.join(ref, "final.data")) == digest(os.path.join(d, "final.data")),
+          f"{label}: final.data identical")
+
+
+def final_positions(d):
+    with h5py.File(os.path.join(d, "trajectory.h5"), "r") as f:
+        x = f["particles/trajectory/position/value"][-1]
+        img = f["particles/trajectory/image/value"][-1]
+        L = f["particles/trajectory/box/edges/value"][-1][0, 0]
+    return x + L * img
+
+
+def wait_for(pred, timeout=300):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def last_step(d):
+    try:
+        rows = thermo_rows(d)
+        return int(rows[-1].split()[0]) if rows else -1
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def rank_pids(d):
+    """pids of the basin processes of run directory d (the mpirun children)."""
+    out = subprocess.run(["pgrep", "-f", f"^{EXE} run {d}/cfg.ini"], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def main():
+    top = tempfile.mkdtemp(prefix="basin_restart_")
+    try:
+        dirs = {}
+        for name in ("A", "B", "S", "U", "K", "N", "L", "X"):
+            d = os.path.join(top, name)
+            os.makedirs(d)
+            write_cfg(os.path.join(d, "cfg.ini"), d)
+            dirs[name] = d
+        A = dirs["A"]
+        rc, _, err = run(2, f"{A}/cfg.ini", "--fresh")
+        check(rc == 0, f"A: uninterrupted run (rc {rc}) {err[-300:] if rc else ''}")
+        with h5py.File(f"{A}/is.h5", "r") as f:
+            nq = f["inherent/step"].shape[0]
+            nev = int(f["inherent/event"][()].sum())
+            nfr = f["particles/trajectory/position/value"].shape[0]
+        print(f"A: {nq} quenches, {nev} events, {nfr} IS snapshots")
+        check(nq == 5, f"A: 5 quenches in 400 NVE steps every 100 (got {nq})")
+        check(os.path.exists(f"{A}/checkpoint.h5"), "A: final checkpoint written")
+
+        # --- stopped twice by --stop-at-step, continued by the same command
+        B = dirs["B"]
+        rc1, _, e1 = run(2, f"{B}/cfg.ini", "--stop-at-step", "150")
+        rc2, _, e2 = run(2, f"{B}/cfg.ini", "--stop-at-step", "700")
+        check(rc1 == 75 and rc2 == 75, f"B: stops exit 75 (got {rc1}, {rc2}) {e1[-200:]}{e2[-200:]}")
+        for n in (1, 4):
+            c = os.path.join(top, f"C{n}")
+            shutil.copytree(B, c)
+            write_cfg(os.path.join(c, "cfg.ini"), c)
+        rc, _, err = run(2, f"{B}/cfg.ini")
+        check(rc == 0, f"B: continued to the end (rc {rc}) {err[-300:] if rc else ''}")
+        compare_bitwise(A, B, "B (2 stops, same ranks)")
+
+        # --- other rank counts: agreement to round-off
+        xa = final_positions(A)
+        for n in (1, 4):
+            c = os.path.join(top, f"C{n}")
+            rc, _, err = run(n, f"{c}/cfg.ini")
+            check(rc == 0, f"C{n}: continued on {n} rank(s) (rc {rc}) {err[-300:] if rc else ''}")
+            if rc == 0:
+                dx = np.abs(final_positions(c) - xa).max()
+                check(dx < 1e-8, f"C{n}: final positions vs A: max |dx| = {dx:.2e} (< 1e-8)")
+                with h5py.File(f"{A}/is.h5", "r") as fa, h5py.File(f"{c}/is.h5", "r") as fc:
+                    sa, sc = fa["inherent/step"][()], fc["inherent/step"][()]
+                    pa, pc = fa["inherent/phi"][()], fc["inherent/phi"][()]
+                    ea, ec = fa["inherent/event"][()], fc["inherent/event"][()]
+                check(np.array_equal(sa, sc) and np.array_equal(ea, ec),
+                      f"C{n}: same IS samples and events")
+                if np.array_equal(sa, sc):
+                    dphi = np.abs(pa - pc).max() / np.abs(pa).max()
+                    check(dphi < 1e-9, f"C{n}: Phi_IS vs A: max rel diff {dphi:.1e} (< 1e-9)")
+
+        # --- signals: SIGTERM to the ranks, SIGUSR1 to mpirun
+        for name, sig, to_mpirun in (("S", signal.SIGTERM, False), ("U", signal.SIGUSR1, True)):
+            d = dirs[name]
+            p = subprocess.Popen(MPI + ["-n", "2", EXE, "run", f"{d}/cfg.ini", "--quiet"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            reached = wait_for(lambda: last_step(d) >= 600 or p.poll() is not None)
+            if p.poll() is None and reached:
+                if to_mpirun:
+                    p.send_signal(sig)
+                else:
+                    for pid in rank_pids(d):
+                        os.kill(pid, sig)
+            out, err = p.communicate(timeout=600)
+            check(p.returncode == 75,
+                  f"{name}: {signal.Signals(sig).name} -> exit 75 (got {p.returncode}) {err[-300:]}")
+            rc, _, err = run(2, f"{d}/cfg.ini")
+            check(rc == 0, f"{name}: continued (rc {rc}) {err[-300:] if rc else ''}")
+            compare_bitwise(A, d, f"{name} ({signal.Signals(sig).name})")
+
+        # --- SIGKILL at some moment after the NVE stage began
+        K = dirs["K"]
+        p = subprocess.Popen(MPI + ["-n", "2", EXE, "run", f"{K}/cfg.ini", "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: last_step(K) >= 650 or p.poll() is not None)
+        killed_at = last_step(K)
+        for pid in rank_pids(K):
+            os.kill(pid, signal.SIGKILL)
+        p.kill()
+        p.wait()
+        print(f"K: killed after step {killed_at}")
+        rc, _, err = run(2, f"{K}/cfg.ini")
+        check(rc == 0, f"K: continued after kill -9 (rc {rc}) {err[-300:] if rc else ''}")
+        compare_bitwise(A, K, "K (kill -9)")
+
+        # --- IS tracking off: same MD trajectory
+        N = dirs["N"]
+        write_cfg(f"{N}/cfg.ini", N, enabled="false")
+        rc, _, err = run(2, f"{N}/cfg.ini")
+        check(rc == 0, f"N: run without IS tracking (rc {rc})")
+        ta, tn = traj_arrays(f"{A}/trajectory.h5"), traj_arrays(f"{N}/trajectory.h5")
+        ok, why = same_arrays(ta, tn)
+        check(ok, f"N: MD trajectory with IS tracking off vs on: {why}")
+        check(not os.path.exists(f"{N}/is.h5"), "N: no is.h5 without tracking")
+
+        # --- extend a finished run: equals a longer uninterrupted run
+        L = dirs["L"]
+        write_cfg(f"{L}/cfg.ini", L, nve=500)
+        rc, _, _ = run(2, f"{L}/cfg.ini")
+        E = os.path.join(top, "E")
+        shutil.copytree(A, E)
+        write_cfg(f"{E}/cfg.ini", E, nve=500)
+        rc2, _, err = run(2, f"{E}/cfg.ini")
+        check(rc == 0 and rc2 == 0, f"E: finished run extended to 500 NVE steps (rc {rc}, {rc2}) {err[-300:]}")
+        compare_bitwise(L, E, "E (extended finished run)")
+        # rerunning a finished run changes nothing
+        before = traj_arrays(f"{A}/trajectory.h5")
+        rc, _, _ = run(2, f"{A}/cfg.ini")
+        ok, why = same_arrays(before, traj_arrays(f"{A}/trajectory.h5"))
+        check(rc == 0 and ok, f"A rerun: nothing to do, trajectory unchanged ({why})")
+
+        # --- bad input: nothing modified, one line, exit 1
+        X = dirs["X"]
+        shutil.copy(f"{B}/cfg.ini", f"{X}/cfg.ini")
+        write_cfg(f"{X}/cfg.ini", X)
+        rc, _, _ = run(2, f"{X}/cfg.ini", "--stop-at-step", "700")
+        check(rc == 75, "X: stopped run for the bad-input cases")
+        snap = {f: digest(f"{X}/{f}") for f in ("checkpoint.h5", "trajectory.h5", "is.h5",
+                                                  "thermo.dat")}
+        write_cfg(f"{X}/other.ini", X, temperature="0.06")
+        rc, _, err = run(2, f"{X}/other.ini")
+        lines = basin_lines(err)
+        check(rc == 1 and len(lines) == 1 and "another configuration" in lines[0]
+              and "md.temperature" in lines[0], f"X: other config refused: {lines}")
+        check(snap == {f: digest(f"{X}/{f}") for f in snap}, "X: nothing modified by the refusal")
+        empty = os.path.join(top, "empty")
+        os.makedirs(empty)
+        write_cfg(f"{empty}/cfg.ini", empty)
+        rc, _, err = run(2, f"{empty}/cfg.ini", "--restart")
+        lines = basin_lines(err)
+        check(rc == 1 and len(lines) == 1 and "no checkpoint" in lines[0],
+              f"--restart without checkpoint: {lines}")
+        for what, data in (("truncated", None), ("not HDF5", b"this is not an HDF5 file\n" * 10)):
+            shutil.copy(f"{X}/checkpoint.h5", f"{X}/good.h5")
+            if data is None:
+                with open(f"{X}/checkpoint.h5", "r+b") as f:
+                    f.truncate(os.path.getsize(f"{X}/checkpoint.h5") // 2)
+            else:
+                with open(f"{X}/checkpoint.h5", "wb") as f:
+                    f.write(data)
+            bad = digest(f"{X}/checkpoint.h5")
+            rc, _, err = run(2, f"{X}/cfg.ini")
+            lines = basin_lines(err)
+            check(rc == 1 and len(lines) == 1 and "checkpoint.h5" in lines[0],
+                  f"{what} checkpoint: {lines}")
+            check(bad == digest(f"{X}/checkpoint.h5") and
+                  snap["trajectory.h5"] == digest(f"{X}/trajectory.h5"),
+                  f"{what} checkpoint: nothing modified")
+            shutil.move(f"{X}/good.h5", f"{X}/checkpoint.h5")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+    print(f"{'FAIL' if FAILS else 'PASS'}: md_restart ({len(FAILS)} failed checks)")
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
