@@ -121,4 +121,63 @@ typedef struct RearrReport {
  * NULL time/dr with n > 0. */
 int analysis_rearr_report(const IsSeries *s, double threshold, RearrReport *out, FILE *fp);
 
+/* ---- rearrangement analysis of a run directory (`basin rearr RUN_DIR`) ----
+ * Reads RUN_DIR/is.h5 (written by `basin run` with inherent.enabled = true; layout in
+ * docs/formats.md): the table /inherent (one row per quench: step, time, index, phi, dr, dphi,
+ * n_rearr, dr_max, dr_max_id, dr0, dphi0, converged, frame, ...) and the IS snapshots in
+ * /particles/trajectory (the IS before and after every event). Optionally RUN_DIR/trajectory.h5
+ * (the NVE trajectory) for the MSD. Collective (h5md reads and par_* reductions; every rank
+ * returns the same status); rank 0 prints and writes the files. Method: docs/inherent.md
+ * "Analysis". */
+typedef struct RearrOptions {
+    double threshold;      /* > 0: overrides the file's event_threshold; <= 0: the file's */
+    int64_t event;         /* K >= 1: profile of the K-th event (1-based); 0: none */
+    int nbins;             /* radial bins of the profile on (0, L/2] */
+    double fit_rmin;       /* fit window of the far-field exponent; <= 0: 2 */
+    double fit_rmax;       /* <= 0: L/2 */
+    const char *field_out; /* with event: per-atom displacement field of event K (NULL: none) */
+    const char *out;       /* event catalogue + summary as a text table (NULL: none) */
+    int msd;               /* 1: MSD(t) from RUN_DIR/trajectory.h5 */
+    int origin_stride;     /* MSD time-origin stride in frames, >= 1 */
+    const char *msd_out;   /* MSD table file (NULL: stdout only) */
+    int quiet;             /* 1: print nothing on stdout (files are still written) */
+} RearrOptions;
+
+/* Not collective. No threshold override, no event, 40 bins, default fit window, no files,
+ * no MSD, origin stride 1. */
+void analysis_rearr_options_default(RearrOptions *o);
+
+/* What analysis_rearr_run() found; identical on every rank. */
+typedef struct RearrResult {
+    double threshold;    /* the event threshold used */
+    int threshold_from;  /* 0: --threshold, 1: the table attribute, 2: the stored config */
+    double every;        /* sampling interval from the file (NaN if absent) */
+    int64_t natoms;      /* N of the IS snapshots */
+    double L;            /* box edge of the IS snapshots */
+    int64_t samples;     /* rows of /inherent */
+    int64_t nevents;     /* rows with dr > threshold */
+    int64_t *event_row;  /* [nevents] their row indices, in order */
+    int64_t unconverged; /* rows with converged == 0 */
+    RearrReport report;  /* analysis_rearr_report() of the series */
+    /* with RearrOptions.event = K */
+    int64_t event;        /* K (0: no profile) */
+    int64_t row;          /* row of event K */
+    int64_t frame_before; /* snapshot of the IS before (row - 1) and after (row) */
+    int64_t frame_after;
+    DispStats field;      /* statistics of the field recomputed from the two snapshots */
+    EventProfile profile; /* radial profile and exponent of that field */
+    /* with RearrOptions.msd */
+    int msd_frames; /* frames of trajectory.h5 used */
+    double *msd_lag; /* [msd_frames] lag time */
+    double *msd;     /* [msd_frames] MSD at that lag */
+} RearrResult;
+
+/* Collective. Analyse the run in run_dir (see above). res may be NULL; otherwise it receives the
+ * result (release with analysis_rearr_result_free(), also after an error). Errors (one line,
+ * every rank): run_dir or is.h5 missing, no /inherent table, event K out of range, the
+ * snapshots of event K missing, trajectory.h5 missing or unequally spaced (with msd), files
+ * that cannot be written. */
+int analysis_rearr_run(const char *run_dir, const RearrOptions *o, RearrResult *res);
+void analysis_rearr_result_free(RearrResult *r); /* NULL-safe; leaves *r zeroed */
+
 #endif

@@ -5,4 +5,10 @@
 
 int app_cmd_eval(int argc, char **argv);
 
+/* `basin rearr RUN_DIR` (rearr.c); its --help text. */
+int app_cmd_rearr(int argc, char **argv);
+extern const char app_rearr_usage[];
+/* `basin convert IN OUT` (convert.c). */
+int app_cmd_convert(int argc, char **argv);
+
 #endif

@@ -302,6 +302,26 @@ static const Command commands[] = {
      "(LAMMPS atomic style, cubic periodic box), with the same kernel as `basin run`.\n"
      "The model is the glass for 2 atom types and the crystal for 1 unless --kind says.\n",
      app_cmd_eval},
+    {"rearr", "rearrangement analysis of a run: event catalogue, verdict, event field, MSD",
+     app_rearr_usage, app_cmd_rearr},
+    {"convert", "convert between LAMMPS data, extended XYZ (OVITO) and H5MD files",
+     "usage: basin convert IN OUT [--frame K | --all] [--kind glass|crystal]\n"
+     "\n"
+     "Converts a configuration between the formats basin reads and writes, chosen by the file\n"
+     "extension: .data/.lmp (LAMMPS data, atomic style), .xyz/.extxyz (extended XYZ, for\n"
+     "OVITO) and .h5/.h5md (H5MD trajectory). Supported: data->xyz, data->h5 (a one-frame\n"
+     "trajectory, species from the atom types), h5->xyz, h5->data, xyz->data.\n"
+     "\n"
+     "  --frame K   frame K (from 0) of an .h5 or multi-frame .xyz input; default the last\n"
+     "  --all       every frame of an .h5 input into one multi-frame .xyz file\n"
+     "  --kind K    glass or crystal: the number of atom types written to a data file (2 or\n"
+     "              1; default the largest type present), and every atom's type is checked\n"
+     "\n"
+     "Velocities and periodic images are carried over when the input has them; numbers are\n"
+     "written with 17 digits, so data->xyz->data reproduces every number bit for bit. OUT\n"
+     "is written under OUT.tmp and renamed when complete; OUT may not be IN.\n"
+     "Formats: docs/formats.md. Exit status 0 on success, 1 on any error, 2 on misuse.\n",
+     app_cmd_convert},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
