@@ -97,7 +97,20 @@ typedef struct HarmonicOptions {
                               below -tol ||H||; default 1e-9 */
     int vdos_bins;         /* histogram bins of the vDOS, >= 1; default 200 */
     double vdos_omega_max; /* upper edge of the histogram, 0 (default): the largest omega */
+    /* Used by harmonic_modes_run() only: */
+    int quench;         /* 1 (default): quench the input to its inherent structure (minimize
+                           module, inherent.* keys) before the Hessian; 0: use it as it is
+                           (--no-quench; the minimum check still applies) */
+    double quench_fmax; /* max |F_i| tolerance of that quench, > 0; 0 (default):
+                           min(inherent.fmax, HARMONIC_QUENCH_FMAX) */
 } HarmonicOptions;
+
+/* Default tolerance of the quench of `basin modes` (eps/sigma), tighter than the tracker's
+ * inherent.fmax = 1e-9: a residual force F leaves the configuration ~F / lambda_soft away from
+ * the minimum, which shifts an eigenvalue by ~|Phi'''| F / lambda_soft (first order); the
+ * figures that set 1e-11 (shifts, cost, the round-off floor of max |F| ~ lambda_max ulp(L))
+ * are in docs/modes.md "Quench". */
+#define HARMONIC_QUENCH_FMAX 1e-11
 
 /* Not collective. Fills o with the defaults documented above. */
 void harmonic_options_default(HarmonicOptions *o);
@@ -117,6 +130,10 @@ int harmonic_options_parse_arg(int argc, char **argv, int *i, HarmonicOptions *o
     "  --elpa-kernel K  ELPA 2-stage real kernel id (default: ELPA's choice)\n"                    \
     "  --tol T          eigenvalue round-off tolerance, relative to ||H||_inf (default 1e-9)\n"    \
     "  --allow-saddle   warn instead of failing when the input is not a minimum\n"                 \
+    "  --no-quench      use the input as it is (default: quench it to its inherent structure\n"    \
+    "                   with inherent.minimizer first; the minimum check applies either way)\n"    \
+    "  --fmax F         max |F_i| tolerance of that quench (default: the smaller of\n"             \
+    "                   inherent.fmax and 1e-11)\n"                                                \
     "  --bins B         vDOS histogram bins (default 200)\n"                                       \
     "  --omega-max W    upper edge of the vDOS histogram (default: the largest omega)\n"
 
@@ -166,11 +183,27 @@ int harmonic_modes_compute(Domain *d, const PairPotential *pot, const HarmonicOp
 /* Collective. NULL-safe; sets *m = NULL. */
 void harmonic_modes_destroy(HarmonicModes **m);
 
+/* How the configuration of the modes was obtained from the input (harmonic_modes_run). Global
+ * values, identical on every rank. */
+typedef struct HarmonicQuench {
+    int quenched;            /* 1: quenched by harmonic_modes_run, 0: the input as it was */
+    const char *minimizer;   /* e.g. "fire + newton" ("" without quench) */
+    double fmax_tol;         /* the quench's max |F_i| tolerance (NaN without quench) */
+    int64_t iterations;      /* of the quench (0 without) */
+    int64_t force_evals;     /* of the quench (0 without) */
+    double phi_input;        /* Phi of the input configuration (total, eps) */
+    double fmax_input;       /* max_i |F_i| of the input */
+    double phi;              /* Phi of the configuration of the modes (Phi_IS when quenched) */
+    double fmax;             /* max_i |F_i| there */
+    double max_displacement; /* max_i |r_i - r_i,input| (minimum image, sigma; 0 without) */
+} HarmonicQuench;
+
 /* Metadata recorded in the modes file. NULL fields are written as "". */
 typedef struct HarmonicFileMeta {
     const char *config_text; /* resolved INI text (config_dump) */
     const char *input;       /* where the configuration came from */
     const char *command_line;
+    const HarmonicQuench *quench; /* written as /parameters attributes; NULL: not recorded */
 } HarmonicFileMeta;
 
 /* Collective. Write the modes file at path (truncated) with the MPI-IO driver: omega, lambda,
@@ -181,14 +214,31 @@ typedef struct HarmonicFileMeta {
 int harmonic_modes_write(const HarmonicModes *m, const Domain *d, const HarmonicFileMeta *meta,
                          const char *path);
 
-/* Collective. The `basin modes` pipeline: the configuration comes from `input` (an H5MD
- * trajectory frame `frame` when the name ends in .h5/.h5md/.hdf5, negative frame = last; else
- * a LAMMPS data file) or, when input is NULL, from the builder of c (FCC crystal: an exact
- * minimum; a glass start is not a minimum and fails the check). The input must be a minimum
- * (an inherent structure): basin does not quench it here, it checks it through the
- * eigenvalues. c gives the model kind, the skin of the neighbour list and the config text
- * stored in the file. Writes out_path and logs a summary with timings. */
+/* Collective. The `basin modes` pipeline. The configuration comes from `input`:
+ *   - a run directory (output.dir of `basin run`): RUN_DIR/is.h5 if it has particle frames
+ *     (inherent-structure snapshots), else RUN_DIR/trajectory.h5, each frame `frame` (negative
+ *     = last), else RUN_DIR/final.data (then frame must be negative);
+ *   - an H5MD trajectory frame `frame` when the name ends in .h5/.h5md/.hdf5;
+ *   - else a LAMMPS data file;
+ *   - NULL: the builder of c (FCC crystal: an exact minimum; a glass start is not).
+ * Unless o->quench is 0 the configuration is first quenched to its inherent structure with the
+ * minimize module (minimize_params_from_config(c): inherent.minimizer, inherent.max_iter;
+ * FIRE kinds with the Newton finishing stage, as the tracker; tolerance o->quench_fmax): a
+ * quench that does not converge is BASIN_ERR_PHYSICS naming the input, the iterations and the
+ * final max |F|. The modes, the positions and the metadata written are those of the quenched
+ * configuration. Either way the eigenvalues are checked (o->require_minimum). c gives the
+ * model kind, the skin of the neighbour list, the [inherent] keys and the config text stored in
+ * the file. Writes out_path and logs a summary with timings. */
 int harmonic_modes_run(const Config *c, const char *input, int64_t frame, const HarmonicOptions *o,
                        const char *out_path);
+
+/* Collective. For `basin modes RUN_DIR` without --config: when input names a directory, parse
+ * the resolved configuration that `basin run` stored in RUN_DIR/is.h5 or RUN_DIR/trajectory.h5
+ * (dataset /parameters/config; the first of the two that has one) into c and set *loaded = 1.
+ * Otherwise c is left alone and *loaded = 0 when input is not a directory (or NULL), -1 when
+ * it is a directory without a stored configuration (e.g. only final.data: the caller then needs
+ * the model kind from elsewhere). Errors (identical on every rank): a stored config text that
+ * does not parse (its message names the file). */
+int harmonic_modes_input_config(const char *input, Config *c, int *loaded);
 
 #endif

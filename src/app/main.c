@@ -237,6 +237,14 @@ static int cmd_modes(int argc, char **argv) {
         BCHK(config_load(cfg, &c));
     } else {
         config_defaults(&c);
+        /* A run directory carries the resolved configuration of its run (the model, the skin,
+         * the [inherent] keys of the quench); without it only --kind can say the model. */
+        int loaded = 0;
+        BCHK(harmonic_modes_input_config(input, &c, &loaded));
+        if (loaded < 0 && kind < 0)
+            return basin_error(BASIN_ERR_USAGE, input, NULL,
+                               "no stored configuration in the run directory (no is.h5 or "
+                               "trajectory.h5): give --config or --kind");
     }
     if (kind >= 0) c.kind = (ModelKind)kind;
     return harmonic_modes_run(&c, input, frame, &o, out);
@@ -277,15 +285,24 @@ static const Command commands[] = {
      cmd_config},
     {"modes", "normal modes of an inherent structure: Hessian, ELPA, vDOS, participation ratios",
      "usage: basin modes [INPUT] [--config CONFIG.ini] [--kind glass|crystal] [--frame K]\n"
-     "                   [--out modes.h5] [solver options]\n"
+     "                   [--out modes.h5] [--no-quench] [--fmax F] [solver options]\n"
      "\n"
-     "Assembles the 3N x 3N Hessian straight into a 2D block-cyclic matrix, diagonalises it\n"
-     "with ELPA (or ScaLAPACK pdsyevd) and writes omega_k, eigenvectors, participation ratios\n"
-     "and the vDOS to --out (docs/modes.md). INPUT is an H5MD trajectory (frame K, default the\n"
-     "last) or a LAMMPS data file, and must be a minimum (an inherent structure): the\n"
-     "eigenvalues are checked (error \"not a minimum\"). Without INPUT the system of the\n"
-     "configuration is built (an FCC crystal is an exact minimum). The model kind and skin\n"
-     "come from --config (default: the built-in configuration), --kind overrides the kind.\n"
+     "Quenches the input to its inherent structure (inherent.minimizer and inherent.max_iter,\n"
+     "to max |F| < --fmax), assembles the 3N x 3N Hessian there straight into a 2D block-cyclic\n"
+     "matrix, diagonalises it with ELPA (or ScaLAPACK pdsyevd) and writes omega_k,\n"
+     "eigenvectors, participation ratios, the vDOS and the quenched positions to --out\n"
+     "(docs/modes.md). The eigenvalues are checked (error \"not a minimum\").\n"
+     "INPUT is one of:\n"
+     "  RUN_DIR        a directory of `basin run`: RUN_DIR/is.h5 (inherent structures) if\n"
+     "                 present, else RUN_DIR/trajectory.h5 (frame K, default the last), else\n"
+     "                 RUN_DIR/final.data\n"
+     "  FILE.h5        an H5MD trajectory (frame K, default the last)\n"
+     "  FILE.data      a LAMMPS data file\n"
+     "  (none)         the system of the configuration is built\n"
+     "The model kind, the skin and the [inherent] keys come from --config; without it from\n"
+     "the configuration stored in RUN_DIR's is.h5 or trajectory.h5 (a RUN_DIR holding only\n"
+     "final.data needs --config or --kind), else the built-in configuration. --kind\n"
+     "overrides the kind.\n"
      "\n" HARMONIC_OPTIONS_HELP,
      cmd_modes},
     {"info", "what a basin or H5MD file holds (groups, frames, N, time span, config)",

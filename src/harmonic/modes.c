@@ -56,6 +56,8 @@ void harmonic_options_default(HarmonicOptions *o) {
     o->require_minimum = 1;
     o->tol = 1e-9;
     o->vdos_bins = 200;
+    o->quench = 1;
+    o->quench_fmax = 0.0; /* min(inherent.fmax, HARMONIC_QUENCH_FMAX), resolved by the run */
 }
 
 static int parse_int(const char *opt, const char *v, int lo, int *out) {
@@ -89,8 +91,13 @@ int harmonic_options_parse_arg(int argc, char **argv, int *i, HarmonicOptions *o
         o->require_minimum = 0;
         return 1;
     }
-    static const char *const with_value[] = {"--solver",      "--nev", "--nb",   "--grid",
-                                             "--elpa-kernel", "--tol", "--bins", "--omega-max"};
+    if (!strcmp(a, "--no-quench")) {
+        o->quench = 0;
+        return 1;
+    }
+    static const char *const with_value[] = {"--solver", "--nev",         "--nb",
+                                             "--grid",   "--elpa-kernel", "--tol",
+                                             "--bins",   "--omega-max",   "--fmax"};
     int known = 0;
     for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; ++k)
         known |= !strcmp(a, with_value[k]);
@@ -112,6 +119,15 @@ int harmonic_options_parse_arg(int argc, char **argv, int *i, HarmonicOptions *o
         rc = parse_double(a, v, &o->tol);
     } else if (!strcmp(a, "--omega-max")) {
         rc = parse_double(a, v, &o->vdos_omega_max);
+    } else if (!strcmp(a, "--fmax")) {
+        /* 0 would mean "the default" in HarmonicOptions; on the command line it is a mistake */
+        char *end = NULL;
+        const double x = v ? strtod(v, &end) : 0.0;
+        if (!v || end == v || *end || !isfinite(x) || !(x > 0.0))
+            rc = basin_error(BASIN_ERR_USAGE, "command line", a, "needs a number > 0, got '%s'",
+                             v ? v : "");
+        else
+            o->quench_fmax = x;
     } else { /* --grid PxQ */
         int p = 0, q = 0, used = 0;
         if (!v || sscanf(v, "%dx%d%n", &p, &q, &used) != 2 || v[used] || p < 1 || q < 1)

@@ -318,6 +318,21 @@ static void write_parameters(Writer *wr, const HarmonicModes *m, const HarmonicF
     attr(wr, g, "process_grid", H5T_NATIVE_INT64, 2, grid);
     const double t[3] = {m->t_assemble, m->t_solve, m->t_analysis};
     attr(wr, g, "seconds_assemble_solve_analyse", H5T_NATIVE_DOUBLE, 3, t);
+    const HarmonicQuench *q = meta ? meta->quench : NULL;
+    if (q) {
+        /* Whether /structure/position is the input or its quench, and how close to a minimum
+         * it is: what a reader needs to judge the eigenvalues (docs/modes.md "Quench"). */
+        attr_int(wr, g, "quenched", q->quenched);
+        attr_str(wr, g, "quench_minimizer", q->minimizer);
+        attr_dbl(wr, g, "quench_fmax_tol", q->fmax_tol);
+        attr_int(wr, g, "quench_iterations", q->iterations);
+        attr_int(wr, g, "quench_force_evals", q->force_evals);
+        attr_dbl(wr, g, "quench_max_displacement", q->max_displacement);
+        attr_dbl(wr, g, "phi_input", q->phi_input);
+        attr_dbl(wr, g, "max_force_input", q->fmax_input);
+        attr_dbl(wr, g, "phi", q->phi);
+        attr_dbl(wr, g, "max_force", q->fmax);
+    }
     H5Gclose(g);
 }
 

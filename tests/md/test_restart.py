@@ -175,6 +175,30 @@ def main():
         check(nq == 5, f"A: 5 quenches in 400 NVE steps every 100 (got {nq})")
         check(os.path.exists(f"{A}/checkpoint.h5"), "A: final checkpoint written")
 
+        # --- `basin rearr` on the real run directory agrees with its is.h5
+        with h5py.File(f"{A}/is.h5", "r") as f:
+            ev = f["inherent/event"][()]
+            dr = f["inherent/dr"][()]
+        p = subprocess.run(MPI + ["-n", "2", EXE, "rearr", A], capture_output=True, text=True)
+        verdict = [l for l in p.stdout.splitlines() if l.startswith("rearrangements:")]
+        want = "Yes" if ev.any() else "No"
+        check(p.returncode == 0 and len(verdict) == 1 and verdict[0].split()[1] == want,
+              f"rearr: verdict {verdict} (is.h5 has {int(ev.sum())} events)")
+        if ev.any():
+            k = int(np.nonzero(ev)[0][0])
+            p = subprocess.run(MPI + ["-n", "2", EXE, "rearr", A, "--event", "1"],
+                               capture_output=True, text=True)
+            line = [l for l in p.stdout.splitlines() if l.startswith("from the snapshots:")]
+            got = float(line[0].split("|dr_IS| = ")[1].split(",")[0]) if line else float("nan")
+            check(p.returncode == 0 and abs(got - dr[k]) <= 1e-5 * dr[k],
+                  f"rearr --event 1: |dr_IS| from the snapshots {got} vs table {dr[k]:.6g}")
+
+        # --- `basin modes RUN_DIR` takes the last IS of is.h5
+        p = subprocess.run(MPI + ["-n", "2", EXE, "modes", A, "--out", f"{A}/modes.h5"],
+                           capture_output=True, text=True)
+        check(p.returncode == 0 and os.path.exists(f"{A}/modes.h5") and "is.h5" in p.stdout,
+              f"modes RUN_DIR from is.h5 (rc {p.returncode}) {basin_lines(p.stderr)}")
+
         # --- stopped twice by --stop-at-step, continued by the same command
         B = dirs["B"]
         rc1, _, e1 = run(2, f"{B}/cfg.ini", "--stop-at-step", "150")
@@ -225,6 +249,31 @@ def main():
             rc, _, err = run(2, f"{d}/cfg.ini")
             check(rc == 0, f"{name}: continued (rc {rc}) {err[-300:] if rc else ''}")
             compare_bitwise(A, d, f"{name} ({signal.Signals(sig).name})")
+
+        # --- the SLURM job script: SIGUSR1 to the batch shell is forwarded, basin stops with
+        # 75 (no SLURM here, so no requeue), and a second start completes the run
+        Q = os.path.join(top, "Q")
+        os.makedirs(Q)
+        write_cfg(f"{Q}/cfg.ini", Q)
+        script = os.path.join(os.environ.get("BASIN_SOURCE_ROOT", "."), "jobs/slurm/run.sbatch")
+        env = dict(os.environ, BASIN=EXE)
+        env.pop("SLURM_JOB_ID", None)
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        p = subprocess.Popen(["bash", script, f"{Q}/cfg.ini"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        reached = wait_for(lambda: last_step(Q) >= 600 or p.poll() is not None)
+        if reached and p.poll() is None:
+            p.send_signal(signal.SIGUSR1)
+        out, _ = p.communicate(timeout=600)
+        check(p.returncode == 75 and "basin exited with 75" in out,
+              f"Q: jobs/slurm/run.sbatch forwards SIGUSR1 -> exit 75 (got {p.returncode})"
+              + ("" if p.returncode == 75 else out[-400:]))
+        p = subprocess.run(["bash", script, f"{Q}/cfg.ini"], env=env, capture_output=True,
+                           text=True, timeout=600)
+        check(p.returncode == 0, f"Q: second start of the job script completes (rc {p.returncode})")
+        if p.returncode == 0:
+            dx = np.abs(final_positions(Q) - final_positions(A)).max()
+            check(dx < 1e-8, f"Q: final positions vs A: max |dx| = {dx:.2e}")
 
         # --- SIGKILL at some moment after the NVE stage began
         K = dirs["K"]
