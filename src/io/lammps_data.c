@@ -25,6 +25,7 @@
 #include "basin/lammps_data.h"
 #include "basin/model.h"
 #include "basin/util.h"
+#include "text_priv.h"
 #include "../util/parallel.h"
 
 enum { MAX_TOKENS = 16 };
@@ -50,13 +51,12 @@ static int perr(const Parser *p, const char *fmt, ...) __attribute__((format(pri
 
 /* The error line "<file>:line N: <what>" (line 0 = the file as a whole). */
 static int perr(const Parser *p, const char *fmt, ...) {
-    char what[512], key[32];
+    char what[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(key, sizeof key, "line %lld", (long long)p->line);
-    return basin_error(BASIN_ERR_IO, p->path, p->line > 0 ? key : NULL, "%s", what);
+    return io_line_error(p->path, p->line, "%s", what);
 }
 
 /* Split the current line into tokens, dropping the comment (kept in p->comment). */
@@ -107,26 +107,6 @@ static int next_line(Parser *p) {
     }
 }
 
-/* Whole-token number parsers: "1.5x" or "" are errors, not 1.5 or 0. */
-static int parse_i64(const char *s, int64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* ERANGE on underflow still yields a usable (sub)normal or zero; only overflow is an error */
-    if (end == s || *end != '\0' || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
 static int is_number_token(const char *s) {
     return isdigit((unsigned char)s[0]) || s[0] == '-' || s[0] == '+' || s[0] == '.';
 }
@@ -173,7 +153,7 @@ static int parse_header_line(Parser *p, Header *h) {
     if (p->ntok == 4) {
         for (int a = 0; a < 3; ++a) {
             if (strcmp(p->tok[2], axes[a][0]) || strcmp(p->tok[3], axes[a][1])) continue;
-            if (parse_double(p->tok[0], &h->lo[a]) || parse_double(p->tok[1], &h->hi[a]))
+            if (io_parse_double(p->tok[0], &h->lo[a]) || io_parse_double(p->tok[1], &h->hi[a]))
                 return perr(p, "'%s %s' needs two finite numbers", axes[a][0], axes[a][1]);
             if (!(h->hi[a] > h->lo[a]))
                 return perr(p, "empty box: %s = %.17g is not above %s = %.17g", axes[a][1],
@@ -186,7 +166,7 @@ static int parse_header_line(Parser *p, Header *h) {
         !strcmp(p->tok[5], "yz")) {
         for (int k = 0; k < 3; ++k) {
             double t;
-            if (parse_double(p->tok[k], &t)) return perr(p, "tilt factors must be numbers");
+            if (io_parse_double(p->tok[k], &t)) return perr(p, "tilt factors must be numbers");
             if (t != 0.0)
                 return perr(p,
                             "tilted (triclinic) box (%s = %s): basin supports a cubic "
@@ -197,7 +177,7 @@ static int parse_header_line(Parser *p, Header *h) {
     }
     /* "<count> <keyword words>" */
     int64_t count = 0;
-    if (parse_i64(p->tok[0], &count))
+    if (io_parse_i64(p->tok[0], &count))
         return perr(p, "header line does not start with an integer count: '%s'", p->tok[0]);
     size_t k = 0;
     kw[0] = '\0';
@@ -297,7 +277,7 @@ typedef struct ReadState {
 static int take_id(Parser *p, const ReadState *s, const char *tok, int64_t *seen,
                    const char *section, int64_t *idx) {
     int64_t id;
-    if (parse_i64(tok, &id)) return perr(p, "atom id '%s' is not an integer", tok);
+    if (io_parse_i64(tok, &id)) return perr(p, "atom id '%s' is not an integer", tok);
     if (id < 1 || id > s->h.n)
         return perr(p, "atom id %lld outside 1..%lld (basin needs ids 1..N)", (long long)id,
                     (long long)s->h.n);
@@ -325,21 +305,22 @@ static int row_atom(Parser *p, void *ctx) {
     int64_t i;
     BCHK(take_id(p, s, p->tok[0], s->atom_line, "Atoms", &i));
     int64_t type;
-    if (parse_i64(p->tok[1], &type)) return perr(p, "atom type '%s' is not an integer", p->tok[1]);
+    if (io_parse_i64(p->tok[1], &type))
+        return perr(p, "atom type '%s' is not an integer", p->tok[1]);
     if (type < 1 || type > s->h.ntypes)
         return perr(p, "atom type %lld outside 1..%lld (the header's atom types)", (long long)type,
                     (long long)s->h.ntypes);
     s->d->species[i] = (int)(type - 1);
     for (int k = 0; k < 3; ++k) {
         double x;
-        if (parse_double(p->tok[2 + k], &x))
+        if (io_parse_double(p->tok[2 + k], &x))
             return perr(p, "coordinate '%s' is not a finite number", p->tok[2 + k]);
         s->d->x[3 * i + k] = x - s->h.lo[k];
     }
     if (p->ntok == 8) {
         for (int k = 0; k < 3; ++k) {
             int64_t im;
-            if (parse_i64(p->tok[5 + k], &im) || im < INT32_MIN || im > INT32_MAX)
+            if (io_parse_i64(p->tok[5 + k], &im) || im < INT32_MIN || im > INT32_MAX)
                 return perr(p, "image flag '%s' is not a 32-bit integer", p->tok[5 + k]);
             s->d->image[3 * i + k] = (int32_t)im;
         }
@@ -356,7 +337,7 @@ static int row_velocity(Parser *p, void *ctx) {
     BCHK(take_id(p, s, p->tok[0], s->vel_line, "Velocities", &i));
     for (int k = 0; k < 3; ++k) {
         double v;
-        if (parse_double(p->tok[1 + k], &v))
+        if (io_parse_double(p->tok[1 + k], &v))
             return perr(p, "velocity '%s' is not a finite number", p->tok[1 + k]);
         s->d->v[3 * i + k] = v;
     }
@@ -368,10 +349,10 @@ static int row_mass(Parser *p, void *ctx) {
     if (p->ntok != 2) return perr(p, "Masses line has %d fields, expected 2 (type mass)", p->ntok);
     int64_t type;
     double m;
-    if (parse_i64(p->tok[0], &type) || type < 1 || type > s->h.ntypes)
+    if (io_parse_i64(p->tok[0], &type) || type < 1 || type > s->h.ntypes)
         return perr(p, "mass given for type '%s', outside 1..%lld", p->tok[0],
                     (long long)s->h.ntypes);
-    if (parse_double(p->tok[1], &m)) return perr(p, "mass '%s' is not a number", p->tok[1]);
+    if (io_parse_double(p->tok[1], &m)) return perr(p, "mass '%s' is not a number", p->tok[1]);
     /* basin's reduced units fix m = 1 for every particle (PHYSICS.md); a different mass
      * would silently change the dynamics */
     if (fabs(m - 1.0) > 1e-12)
@@ -480,11 +461,6 @@ void lammps_data_free(LammpsData *d) {
     memset(d, 0, sizeof *d);
 }
 
-static int bcast_check(int mpi_rc, const char *what) {
-    if (mpi_rc == MPI_SUCCESS) return 0;
-    return basin_error(BASIN_ERR_MPI, NULL, NULL, "MPI_Bcast of %s failed (code %d)", what, mpi_rc);
-}
-
 int lammps_data_read(const char *path, LammpsData *out) {
     memset(out, 0, sizeof *out);
     int rc = 0;
@@ -507,8 +483,8 @@ int lammps_data_read(const char *path, LammpsData *out) {
 
     MPI_Comm comm = par_comm();
     int64_t hdr[4] = {out->n, out->ntypes, out->v != NULL, out->has_image};
-    BCHK(bcast_check(MPI_Bcast(hdr, 4, MPI_INT64_T, 0, comm), "the data file header"));
-    BCHK(bcast_check(MPI_Bcast(&out->L, 1, MPI_DOUBLE, 0, comm), "the box edge"));
+    BCHK(io_bcast_check(MPI_Bcast(hdr, 4, MPI_INT64_T, 0, comm), "the data file header"));
+    BCHK(io_bcast_check(MPI_Bcast(&out->L, 1, MPI_DOUBLE, 0, comm), "the box edge"));
     if (par_rank() != 0) {
         out->n = hdr[0];
         out->ntypes = (int)hdr[1];
@@ -524,11 +500,11 @@ int lammps_data_read(const char *path, LammpsData *out) {
         return rc;
     }
     const int n = (int)out->n; /* <= INT_MAX / 3, checked by the parser */
-    rc = bcast_check(MPI_Bcast(out->x, 3 * n, MPI_DOUBLE, 0, comm), "positions");
-    if (!rc) rc = bcast_check(MPI_Bcast(out->species, n, MPI_INT, 0, comm), "species");
-    if (!rc) rc = bcast_check(MPI_Bcast(out->image, 3 * n, MPI_INT32_T, 0, comm), "images");
+    rc = io_bcast_check(MPI_Bcast(out->x, 3 * n, MPI_DOUBLE, 0, comm), "positions");
+    if (!rc) rc = io_bcast_check(MPI_Bcast(out->species, n, MPI_INT, 0, comm), "species");
+    if (!rc) rc = io_bcast_check(MPI_Bcast(out->image, 3 * n, MPI_INT32_T, 0, comm), "images");
     if (!rc && hdr[2])
-        rc = bcast_check(MPI_Bcast(out->v, 3 * n, MPI_DOUBLE, 0, comm), "velocities");
+        rc = io_bcast_check(MPI_Bcast(out->v, 3 * n, MPI_DOUBLE, 0, comm), "velocities");
     if (rc) lammps_data_free(out);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "../util/parallel.h"
 #include "basin/model.h"
 #include "basin/util.h"
+#include "text_priv.h"
 #include "basin/xyz.h"
 
 /* The two column layouts written (without and with velocities); the reader accepts only these. */
@@ -197,13 +198,12 @@ static int rerr(const Reader *r, const char *fmt, ...) __attribute__((format(pri
 
 /* The error line "<file>:line N: <what>" (line 0: the file as a whole). */
 static int rerr(const Reader *r, const char *fmt, ...) {
-    char what[512], key[32];
+    char what[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(key, sizeof key, "line %lld", (long long)r->line);
-    return basin_error(BASIN_ERR_IO, r->path, r->line > 0 ? key : NULL, "%s", what);
+    return io_line_error(r->path, r->line, "%s", what);
 }
 
 /* Next line into r->buf (without its '\n'). 1: a line, 0: end of file, < 0: error. */
@@ -236,26 +236,6 @@ static void tokenize(Reader *r) {
     }
 }
 
-/* Whole-token number parsers: "1.5x" or "" are errors, not 1.5 or 0. */
-static int parse_i64(const char *s, int64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out) {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    /* ERANGE on underflow still yields the subnormal or zero %.17g stood for */
-    if (end == s || *end != '\0' || !isfinite(v)) return -1;
-    *out = v;
-    return 0;
-}
-
 /* Up to `max` whitespace-separated numbers of a quoted value; returns how many (max + 1: more),
  * or -1 when one is not a finite number. */
 static int parse_numbers(const char *s, double *out, int max) {
@@ -265,7 +245,7 @@ static int parse_numbers(const char *s, double *out, int max) {
     char *save = NULL;
     for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
         if (n == max) return max + 1;
-        if (parse_double(t, &out[n])) return -1;
+        if (io_parse_double(t, &out[n])) return -1;
         ++n;
     }
     return n;
@@ -315,12 +295,12 @@ static int comment_key(const Reader *r, Comment *c, const char *key, const char 
     } else if (!strcasecmp(key, "Time")) {
         if (c->have_time) return rerr(r, "Time given twice");
         c->have_time = 1;
-        if (!val || parse_double(val, &c->time))
+        if (!val || io_parse_double(val, &c->time))
             return rerr(r, "Time=%s is not a finite number", val ? val : "");
     } else if (!strcasecmp(key, "Step")) {
         if (c->have_step) return rerr(r, "Step given twice");
         c->have_step = 1;
-        if (!val || parse_i64(val, &c->step) || c->step < 0)
+        if (!val || io_parse_i64(val, &c->step) || c->step < 0)
             return rerr(r, "Step=%s is not an integer >= 0", val ? val : "");
     } else if (!strcasecmp(key, "Origin") || !strcasecmp(key, "cell_origin")) {
         /* basin positions are relative to the origin; a shifted cell would move every atom */
@@ -409,26 +389,26 @@ static int parse_atom(Reader *r, const Comment *c, int64_t n, XyzData *d, int64_
                     r->ntok > MAX_TOKENS ? MAX_TOKENS : r->ntok, want,
                     c->velo ? "type x y z vx vy vz ix iy iz id" : "type x y z ix iy iz id");
     int64_t id, type;
-    if (parse_i64(r->tok[want - 1], &id) || id < 1 || id > n)
+    if (io_parse_i64(r->tok[want - 1], &id) || id < 1 || id > n)
         return rerr(r, "atom id '%s' is not an integer in 1..%lld", r->tok[want - 1], (long long)n);
     if (seen[id - 1])
         return rerr(r, "duplicate atom id %lld (first on line %lld)", (long long)id,
                     (long long)seen[id - 1]);
     seen[id - 1] = r->line;
     const int64_t i = id - 1;
-    if (parse_i64(r->tok[0], &type) || type < 1 || type > MODEL_MAX_SPECIES)
+    if (io_parse_i64(r->tok[0], &type) || type < 1 || type > MODEL_MAX_SPECIES)
         return rerr(r, "species '%s' is not an atom type 1..%d (basin writes LAMMPS type numbers)",
                     r->tok[0], MODEL_MAX_SPECIES);
     d->species[i] = (int)(type - 1);
     if ((int)type > d->ntypes) d->ntypes = (int)type;
     for (int k = 0; k < 3; ++k) {
-        if (parse_double(r->tok[1 + k], &d->x[3 * i + k]))
+        if (io_parse_double(r->tok[1 + k], &d->x[3 * i + k]))
             return rerr(r, "coordinate '%s' is not a finite number", r->tok[1 + k]);
-        if (c->velo && parse_double(r->tok[4 + k], &d->v[3 * i + k]))
+        if (c->velo && io_parse_double(r->tok[4 + k], &d->v[3 * i + k]))
             return rerr(r, "velocity '%s' is not a finite number", r->tok[4 + k]);
         const char *t = r->tok[want - 4 + k];
         int64_t im;
-        if (parse_i64(t, &im) || im < INT32_MIN || im > INT32_MAX)
+        if (io_parse_i64(t, &im) || im < INT32_MIN || im > INT32_MAX)
             return rerr(r, "map_shift '%s' is not a 32-bit integer", t);
         d->image[3 * i + k] = (int32_t)im;
     }
@@ -438,7 +418,7 @@ static int parse_atom(Reader *r, const Comment *c, int64_t n, XyzData *d, int64_
 /* One frame whose atom-count line is the current (tokenised) line. */
 static int parse_frame(Reader *r, int64_t frame, XyzData *d, int64_t **seen, int64_t *seen_n) {
     int64_t n;
-    if (r->ntok != 1 || parse_i64(r->tok[0], &n) || n < 1)
+    if (r->ntok != 1 || io_parse_i64(r->tok[0], &n) || n < 1)
         return rerr(r,
                     "expected the atom count of frame %lld (a line with one integer >= 1), "
                     "got '%s'%s",
@@ -530,11 +510,6 @@ void xyz_free(XyzData *d) {
     memset(d, 0, sizeof *d);
 }
 
-static int bcast_check(int mpi_rc, const char *what) {
-    if (mpi_rc == MPI_SUCCESS) return 0;
-    return basin_error(BASIN_ERR_MPI, NULL, NULL, "MPI_Bcast of %s failed (code %d)", what, mpi_rc);
-}
-
 int xyz_read(const char *path, int64_t frame, XyzData *out, int64_t *nframes) {
     memset(out, 0, sizeof *out);
     int64_t nf = 0;
@@ -558,8 +533,8 @@ int xyz_read(const char *path, int64_t frame, XyzData *out, int64_t *nframes) {
     MPI_Comm comm = par_comm();
     int64_t hdr[5] = {out->n, out->ntypes, out->v != NULL, out->step, nf};
     double dbl[2] = {out->L, out->time};
-    BCHK(bcast_check(MPI_Bcast(hdr, 5, MPI_INT64_T, 0, comm), "the frame header"));
-    BCHK(bcast_check(MPI_Bcast(dbl, 2, MPI_DOUBLE, 0, comm), "the box and time"));
+    BCHK(io_bcast_check(MPI_Bcast(hdr, 5, MPI_INT64_T, 0, comm), "the frame header"));
+    BCHK(io_bcast_check(MPI_Bcast(dbl, 2, MPI_DOUBLE, 0, comm), "the box and time"));
     if (par_rank() != 0) {
         out->ntypes = (int)hdr[1];
         out->step = hdr[3];
@@ -569,11 +544,11 @@ int xyz_read(const char *path, int64_t frame, XyzData *out, int64_t *nframes) {
     }
     rc = basin_error_agree(rc);
     const int n = (int)hdr[0]; /* <= INT_MAX / 3, checked by the parser */
-    if (!rc) rc = bcast_check(MPI_Bcast(out->x, 3 * n, MPI_DOUBLE, 0, comm), "positions");
-    if (!rc) rc = bcast_check(MPI_Bcast(out->species, n, MPI_INT, 0, comm), "species");
-    if (!rc) rc = bcast_check(MPI_Bcast(out->image, 3 * n, MPI_INT32_T, 0, comm), "images");
+    if (!rc) rc = io_bcast_check(MPI_Bcast(out->x, 3 * n, MPI_DOUBLE, 0, comm), "positions");
+    if (!rc) rc = io_bcast_check(MPI_Bcast(out->species, n, MPI_INT, 0, comm), "species");
+    if (!rc) rc = io_bcast_check(MPI_Bcast(out->image, 3 * n, MPI_INT32_T, 0, comm), "images");
     if (!rc && hdr[2])
-        rc = bcast_check(MPI_Bcast(out->v, 3 * n, MPI_DOUBLE, 0, comm), "velocities");
+        rc = io_bcast_check(MPI_Bcast(out->v, 3 * n, MPI_DOUBLE, 0, comm), "velocities");
     if (rc) {
         xyz_free(out);
         return rc;

@@ -1,0 +1,21 @@
+/* Private to src/io: helpers shared by the text-format readers (LAMMPS data, extended XYZ).
+ * Not collective. */
+#ifndef BASIN_IO_TEXT_PRIV_H
+#define BASIN_IO_TEXT_PRIV_H
+
+#include <stdint.h>
+
+/* Whole-token number parsers: "1.5x" or "" are errors (-1), not 1.5 or 0. Doubles must be
+ * finite; ERANGE on underflow still yields the subnormal or zero the text stood for. */
+int io_parse_i64(const char *s, int64_t *out);
+int io_parse_double(const char *s, double *out);
+
+/* basin_error(BASIN_ERR_IO, path, "line N", ...): the one-line "<file>:line N: <what>" of
+ * every text reader (line 0: the file as a whole, no line key). */
+int io_line_error(const char *path, int64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 0, or BASIN_ERR_MPI naming what an MPI_Bcast of the parsed data failed on. */
+int io_bcast_check(int mpi_rc, const char *what);
+
+#endif
