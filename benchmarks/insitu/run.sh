@@ -36,7 +36,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 if [ ! -d "$WORK/build" ]; then
   meson setup "$WORK/build" "$ROOT" --buildtype=release > "$WORK/build.setup.log"
 fi
-meson compile -C "$WORK/build" basin > "$WORK/build.log"
+meson compile -C "$WORK/build" basin:executable > "$WORK/build.log"
 BASIN=$WORK/build/basin
 start=$ROOT/benchmarks/minimize/work/ann$n.is.data
 init="none"
