@@ -12,5 +12,5 @@ out=${BASIN_QUICKSTART_DIR:-quickstart-run}
 mkdir -p "$out"
 "$BASIN_ROOT/build/basin" config --defaults | sed "s|^dir = .*|dir = $out|" > "$out/config.ini"
 echo "basin: running the default job on $ranks rank(s); config in $out/config.ini"
-mpirun -n "$ranks" --bind-to none "$BASIN_ROOT/build/basin" run "$out/config.ini"
+mpirun -n "$ranks" --bind-to none "$BASIN_ROOT/build/basin" run --fresh "$out/config.ini"
 echo "basin: done; results in $out/ (thermo.dat)"

@@ -124,7 +124,7 @@ basin_has_run_export() { # does `basin run` write final.data? A 500-atom, 30-ste
   printf '[system]\nkind = glass\nnatoms = 500\n[md]\ntemperature = 0.01\nliquid_steps = 10\nequil_steps = 10\nnve_steps = 10\n[output]\ndir = %s\ntraj_every = 0\ncheckpoint_every = 0\n' \
     "$d" >"$d/probe.ini"
   run_export_probe=1
-  mpi 1 "$BASIN_GEN" run --quiet "$d/probe.ini" >"$d/log" 2>&1 && [ -s "$d/final.data" ] && run_export_probe=0
+  mpi 1 "$BASIN_GEN" run --quiet --fresh "$d/probe.ini" >"$d/log" 2>&1 && [ -s "$d/final.data" ] && run_export_probe=0
   [ $run_export_probe = 1 ] && note "\`basin run\` does not write final.data yet (probe: work/probe_run/log): glasses prepared with LAMMPS"
   return $run_export_probe
 }
@@ -171,7 +171,7 @@ thermo_every = 1000
 traj_every = 0
 checkpoint_every = 0
 EOF
-      if mpi "$PREP_RANKS" "$BASIN_GEN" run "$g/glass.ini" >"$g/basin_run.log" 2>&1 && [ -s "$g/final.data" ]; then
+      if mpi "$PREP_RANKS" "$BASIN_GEN" run --fresh "$g/glass.ini" >"$g/basin_run.log" 2>&1 && [ -s "$g/final.data" ]; then
         echo "basin run (liquid $liquid, NVT $equil at T=0.01, NVE $nve_prep), seed 1" >"$g/source"
       else
         note "N=$n: \`basin run\` gave no final.data (see work/glass_${n}_$mode/basin_run.log): glass prepared with LAMMPS instead"
@@ -262,7 +262,7 @@ for n in $sizes; do
             $BENCH time --jsonl "$JSONL" --parse wall --log "$WORK/basin_${n}_${p}_${variant}_$s.log" \
               --label code=basin form=$variant N=$n ranks=$p rep=$rep steps=$s -- \
               mpirun -n "$p" --bind-to core -x OMP_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS=1 \
-              "$exe" run --quiet "$(basin_cfg "$n" "$s")"
+              "$exe" run --quiet --fresh "$(basin_cfg "$n" "$s")"
           done
         done
       fi

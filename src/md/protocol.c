@@ -513,6 +513,7 @@ static int restore(Run *r, Ckpt *ck) {
              ckpt_nranks(ck), par_size(),
              ckpt_nranks(ck) == par_size() ? " (bitwise continuation)"
                                            : " (another rank count: agreement to round-off)");
+    log_info("restart: `basin run --fresh` would start over instead");
     return 0;
 }
 

@@ -122,8 +122,11 @@ int md_checkpoint_load(Ckpt *c, MdState *s, int64_t n) {
         const int ne = state_table(s, ints, e);
         rc = ckpt_io(c, e, ne);
     }
-    if (!rc && (ints[0] < 0 || (ints[1] != MD_NVE && ints[1] != MD_NVT) || ints[2] < 1 ||
-                ints[2] > NHC_MAX_CHAIN || ints[3] < 1))
+    /* a chain that never ran (thermostat.kind = none, or a crystal restarted in NVE) is all
+     * zeros: m = nloop = 0 is valid then, but not with an NVT ensemble */
+    if (!rc && (ints[0] < 0 || (ints[1] != MD_NVE && ints[1] != MD_NVT) || ints[2] < 0 ||
+                ints[2] > NHC_MAX_CHAIN || ints[3] < 0 ||
+                (ints[1] == MD_NVT && (ints[2] < 1 || ints[3] < 1))))
         rc = basin_error(BASIN_ERR_IO, "checkpoint", "md/ints",
                          "invalid integrator state (step %lld, ensemble %lld, chain %lld)",
                          (long long)ints[0], (long long)ints[1], (long long)ints[2]);

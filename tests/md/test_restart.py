@@ -316,6 +316,26 @@ def main():
         ok, why = same_arrays(before, traj_arrays(f"{A}/trajectory.h5"))
         check(rc == 0 and ok, f"A rerun: nothing to do, trajectory unchanged ({why})")
 
+        # --- a crystal without thermostat (the chain never runs): stop + continue, bitwise
+        cr = {}
+        for name, stop in (("CR0", None), ("CR1", "150")):
+            d = os.path.join(top, name)
+            os.makedirs(d)
+            with open(f"{d}/cfg.ini", "w") as f:
+                f.write(f"[system]\nkind = crystal\nnatoms = 256\n[md]\ntemperature = 0.02\n"
+                        f"equil_steps = 100\nnve_steps = 200\n[thermostat]\nkind = none\n"
+                        f"[output]\ndir = {d}\ntraj_every = 50\ncheckpoint_every = 0\n")
+            if stop:
+                rc, _, err = run(2, f"{d}/cfg.ini", "--stop-at-step", stop)
+                check(rc == 75, f"{name}: crystal, thermostat none: stop (rc {rc}) {err[-200:]}")
+            rc, _, err = run(2, f"{d}/cfg.ini")
+            check(rc == 0, f"{name}: crystal, thermostat none: run (rc {rc}) {err[-300:]}")
+            cr[name] = d
+        ok, why = same_arrays(traj_arrays(f"{cr['CR0']}/trajectory.h5"),
+                              traj_arrays(f"{cr['CR1']}/trajectory.h5"))
+        check(ok and digest(f"{cr['CR0']}/final.data") == digest(f"{cr['CR1']}/final.data"),
+              f"CR: crystal NVE-only restart bitwise: {why}")
+
         # --- bad input: nothing modified, one line, exit 1
         X = dirs["X"]
         shutil.copy(f"{B}/cfg.ini", f"{X}/cfg.ini")
