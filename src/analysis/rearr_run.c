@@ -160,8 +160,9 @@ static int check_snapshot(const H5md *h, const char *path, int64_t frame, int64_
     if (frame < 0 || frame >= h5md_nframes(h))
         return basin_error(BASIN_ERR_IO, path, "/particles/trajectory",
                            "event %lld: no snapshot of the IS %s the event (frame index %lld, "
-                           "%lld frames stored); the tracker stores them only for events above "
-                           "its own threshold",
+                           "%lld frames stored): with inherent.snapshots = events the run "
+                           "stores them only for events above its own threshold, with none "
+                           "not at all",
                            (long long)k_event, what, (long long)frame, (long long)h5md_nframes(h));
     if (h5md_step(h, frame) != step)
         return basin_error(BASIN_ERR_IO, path, "/particles/trajectory",
