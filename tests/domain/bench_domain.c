@@ -23,19 +23,18 @@ int main(int argc, char **argv) {
     const int64_t n = argc > 1 ? atoll(argv[1]) : 32000;
     const int reps = argc > 2 ? atoi(argv[2]) : 20;
     const int full = argc > 3 ? atoi(argv[3]) : 0;
-    System s;
-    if (sys_build(&s, MODEL_GLASS, n, 1) != 0) {
+    TestSystem s;
+    if (su_build(&s, MODEL_GLASS, n, 1) != 0) {
         fprintf(stderr, "build: %s\n", basin_error_message());
         return 1;
     }
     Domain *d = NULL;
-    if (domain_create(&s.m, s.L, DT_SKIN, &d) != 0) {
+    if (su_distribute(&s, s.x, NULL, DT_SKIN, &d) != 0) {
         if (par_rank() == 0) fprintf(stderr, "%s\n", basin_error_message());
         basin_finalize();
         return 1;
     }
     domain_set_full_list(d, full);
-    TOK(domain_distribute(d, n, s.x, NULL, s.species, NULL));
     TOK(domain_rebuild(d));
     double t[4] = {0, 0, 0, 0}, w[2] = {1e30, 1e30};
     for (int r = 0; r < reps; ++r) {
@@ -90,6 +89,6 @@ int main(int argc, char **argv) {
         printf("  fastest call (wall): forward %.3f ms, reverse %.3f ms\n", 1e3 * w[0], 1e3 * w[1]);
     }
     domain_destroy(&d);
-    sys_free(&s);
+    su_free(&s);
     return tu_finish();
 }

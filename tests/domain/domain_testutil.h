@@ -1,7 +1,8 @@
-/* Helpers of the domain tests: systems, brute-force O(N^2) references on the global arrays, and
- * gathers of the distributed neighbour list by global id pairs. The brute force uses the
- * minimum image on the global id-ordered arrays (valid because every test box has
- * L > 2 (rc_max + skin)); it is the one-rank truth that 1, 2 and 4 ranks are compared with. */
+/* Helpers of the domain tests (systems, brute-force forces and displacements: ../sysutil.h):
+ * brute-force O(N^2) pair references on the global arrays, and gathers of the distributed
+ * neighbour list by global id pairs. The brute force uses the minimum image on the global
+ * id-ordered arrays (valid because every test box has L > 2 (rc_max + skin)); it is the one-rank
+ * truth that 1, 2 and 4 ranks are compared with. */
 #ifndef BASIN_DOMAIN_TESTUTIL_H
 #define BASIN_DOMAIN_TESTUTIL_H
 
@@ -11,41 +12,13 @@
 #include <string.h>
 
 #include "../../src/util/parallel.h"
+#include "../sysutil.h"
 #include "../testutil.h"
 #include "basin/domain.h"
 #include "basin/model.h"
 #include "basin/util.h"
 
-#define DT_DENSITY 1.015
 #define DT_SKIN 0.3
-
-typedef struct System {
-    Model m;
-    int64_t n;
-    double L;
-    double *x;
-    int *species;
-} System;
-
-static inline void sys_free(System *s) {
-    free(s->x);
-    free(s->species);
-    s->x = NULL;
-    s->species = NULL;
-}
-
-/* Glass from the model builder (seeded) or FCC (n = 4 k^3). */
-static inline int sys_build(System *s, ModelKind kind, int64_t n, uint64_t seed) {
-    memset(s, 0, sizeof(*s));
-    model_init(&s->m, kind);
-    s->n = n;
-    s->x = malloc(3 * (size_t)n * sizeof(double));
-    s->species = malloc((size_t)n * sizeof(int));
-    if (!s->x || !s->species) return BASIN_ERR_NOMEM;
-    if (kind == MODEL_GLASS)
-        return model_build_glass(&s->m, n, DT_DENSITY, seed, 0.8, s->x, s->species, &s->L);
-    return model_build_fcc(n, DT_DENSITY, s->x, s->species, &s->L);
-}
 
 static inline int64_t *i64_alloc(int64_t n) {
     return malloc((size_t)(n > 0 ? n : 1) * 8);
@@ -97,7 +70,7 @@ static inline int64_t *gather_list(const Domain *d, MPI_Comm comm, int ordered, 
 /* Brute force over all i < j with the minimum image: pairs with r^2 < (rc_ab + extra)^2.
  * "sure" pairs are clearly inside, "edge" pairs within a relative 1e-10 of the cutoff (the
  * list may or may not have them: rounding of the image shift). Codes i*N + j, i < j, sorted. */
-static inline void brute_pairs(const System *s, double extra, int64_t **sure, int64_t *nsure,
+static inline void brute_pairs(const TestSystem *s, double extra, int64_t **sure, int64_t *nsure,
                                int64_t **edge, int64_t *nedge) {
     int64_t cs = 1024, ce = 16, ns = 0, ne = 0;
     int64_t *a = i64_alloc(cs), *b = i64_alloc(ce);
@@ -176,38 +149,6 @@ static inline double list_forces(Domain *d, MPI_Comm comm, double *fglob) {
     MPI_Allreduce(MPI_IN_PLACE, &e, 1, MPI_DOUBLE, MPI_SUM, comm);
     domain_allgather_by_id(d, d->f, 3, fglob);
     return e;
-}
-
-/* Brute-force forces and energy on global positions (minimum image). */
-static inline double brute_forces(const System *s, const double *x, double *f) {
-    memset(f, 0, 3 * (size_t)s->n * sizeof(double));
-    double e = 0.0;
-    for (int64_t i = 0; i < s->n; ++i)
-        for (int64_t j = i + 1; j < s->n; ++j) {
-            const PairParams *pp = &s->m.pair[s->species[i]][s->species[j]];
-            double dv[3];
-            const double r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dv);
-            if (r2 >= pp->rc2) continue;
-            double v, fr;
-            pot_energy_force(pp, r2, &v, &fr);
-            e += v;
-            for (int k = 0; k < 3; ++k) {
-                f[3 * i + k] += fr * dv[k];
-                f[3 * j + k] -= fr * dv[k];
-            }
-        }
-    return e;
-}
-
-/* A deterministic displacement of atom `id`: a random direction of length frac * scale. */
-static inline void test_disp(uint64_t seed, int64_t id, uint64_t counter, double len,
-                             double out[3]) {
-    double g[3];
-    rng_normal3(seed, RNG_STREAM_TEST, (uint64_t)id, counter, g);
-    const double nrm = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
-    const double u = rng_uniform(seed, RNG_STREAM_TEST, (uint64_t)id, counter + 1000003);
-    for (int k = 0; k < 3; ++k)
-        out[k] = g[k] / nrm * len * u;
 }
 
 #endif

@@ -4,17 +4,18 @@
 #include "domain_testutil.h"
 
 static void check_system(ModelKind kind, int64_t n) {
-    System s;
-    TOK(sys_build(&s, kind, n, 7));
-    Domain *d = NULL;
-    TOK(domain_create(&s.m, s.L, DT_SKIN, &d));
-    if (!d) return;
+    TestSystem s;
+    TOK(su_build(&s, kind, n, 7));
     double *v = malloc(3 * (size_t)n * sizeof(double));
     for (int64_t i = 0; i < n; ++i)
         for (int k = 0; k < 3; ++k)
             v[3 * i + k] = 0.001 * (double)i + k;
-    TOK(domain_distribute(d, n, s.x, v, s.species, NULL));
-    TOK(domain_rebuild(d));
+    Domain *d = NULL;
+    TOK(su_domain(&s, s.x, v, DT_SKIN, &d));
+    if (!d) {
+        free(v);
+        return;
+    }
     TCHECK(domain_count_global(d) == n, "count %lld", (long long)domain_count_global(d));
 
     /* ids: every id exactly once over all ranks. */
@@ -70,7 +71,7 @@ static void check_system(ModelKind kind, int64_t n) {
     free(v);
     domain_destroy(&d);
     TCHECK(d == NULL, "destroy nulls the pointer");
-    sys_free(&s);
+    su_free(&s);
 }
 
 int main(int argc, char **argv) {
@@ -79,14 +80,12 @@ int main(int argc, char **argv) {
     check_system(MODEL_CRYSTAL, 500);
     /* Positions outside the box are wrapped at distribution, counting the wraps. */
     {
-        System s;
-        TOK(sys_build(&s, MODEL_GLASS, 500, 3));
+        TestSystem s;
+        TOK(su_build(&s, MODEL_GLASS, 500, 3));
         for (int64_t i = 0; i < s.n; ++i)
             s.x[3 * i] += (double)(i % 5 - 2) * s.L;
         Domain *d = NULL;
-        TOK(domain_create(&s.m, s.L, DT_SKIN, &d));
-        TOK(domain_distribute(d, s.n, s.x, NULL, s.species, NULL));
-        TOK(domain_rebuild(d));
+        TOK(su_domain(&s, s.x, NULL, DT_SKIN, &d));
         int bad = 0;
         for (int i = 0; i < d->nlocal; ++i) {
             const int64_t id = d->id[i];
@@ -96,7 +95,7 @@ int main(int argc, char **argv) {
         }
         TCHECK(bad == 0, "%d atoms with a wrong unwrapped position or image", bad);
         domain_destroy(&d);
-        sys_free(&s);
+        su_free(&s);
     }
     return tu_finish();
 }

@@ -11,15 +11,13 @@
 #include "domain_testutil.h"
 
 static void check_halo(const char *name, ModelKind kind, int64_t n) {
-    System s;
-    TOK(sys_build(&s, kind, n, 21));
+    TestSystem s;
+    TOK(su_build(&s, kind, n, 21));
     const int64_t N = s.n;
     const double L = s.L;
     Domain *d = NULL;
-    TOK(domain_create(&s.m, L, DT_SKIN, &d));
+    TOK(su_domain(&s, s.x, NULL, DT_SKIN, &d));
     if (!d) return;
-    TOK(domain_distribute(d, N, s.x, NULL, s.species, NULL));
-    TOK(domain_rebuild(d));
     const double rg = d->rghost;
 
     /* Expected ghosts: images in the grown box, outside the own box (or shifted). A band of
@@ -69,12 +67,7 @@ static void check_halo(const char *name, ModelKind kind, int64_t n) {
     TCHECK(unexpected == 0, "%s: %d ghosts outside the ghost shell", name, unexpected);
 
     /* Forward after moving the owners: same shift, new owner position. */
-    for (int i = 0; i < d->nlocal; ++i) {
-        double dv[3];
-        test_disp(9, d->id[i], 0, 0.1, dv);
-        for (int k = 0; k < 3; ++k)
-            d->x[3 * i + k] += dv[k];
-    }
+    su_displace_owned(d, 9, 0, 0.1);
     TOK(domain_forward(d));
     double *xg = malloc(3 * (size_t)N * sizeof(double));
     TOK(domain_allgather_by_id(d, d->x, 3, xg));
@@ -92,7 +85,7 @@ static void check_halo(const char *name, ModelKind kind, int64_t n) {
     for (int g = d->nlocal; g < d->nlocal + d->nghost; ++g) {
         const int64_t id = d->id[g];
         double dv[3];
-        test_disp(9, id, 0, 0.1, dv);
+        su_disp(9, id, 0, 0.1, dv);
         for (int k = 0; k < 3; ++k) {
             const double orig = d->x[3 * g + k] - dv[k];
             const double q = (orig - s.x[3 * id + k]) / L;
@@ -157,7 +150,7 @@ static void check_halo(const char *name, ModelKind kind, int64_t n) {
     free(xg);
     free(have);
     domain_destroy(&d);
-    sys_free(&s);
+    su_free(&s);
 }
 
 int main(int argc, char **argv) {

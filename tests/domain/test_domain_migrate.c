@@ -42,24 +42,23 @@ static void check_state(Domain *d, const double *u, const double *v, const int *
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *x = malloc(3 * NM * sizeof(double)), *u = malloc(3 * NM * sizeof(double));
+    TestSystem s;
+    TOK(su_alloc(&s, MODEL_GLASS, NM));
+    s.L = LM;
+    double *u = malloc(3 * NM * sizeof(double));
     double *v = malloc(3 * NM * sizeof(double));
-    int *sp = malloc(NM * sizeof(int));
+    const int *sp = s.species;
     for (int64_t i = 0; i < NM; ++i) {
         for (int k = 0; k < 3; ++k) {
-            x[3 * i + k] = LM * rng_uniform(17, RNG_STREAM_TEST, (uint64_t)i, (uint64_t)k);
-            u[3 * i + k] = x[3 * i + k];
+            s.x[3 * i + k] = LM * rng_uniform(17, RNG_STREAM_TEST, (uint64_t)i, (uint64_t)k);
+            u[3 * i + k] = s.x[3 * i + k];
             v[3 * i + k] = (double)i + 0.25 * k;
         }
-        sp[i] = (int)(i % 2);
+        s.species[i] = (int)(i % 2);
     }
     Domain *d = NULL;
-    TOK(domain_create(&m, LM, DT_SKIN, &d));
+    TOK(su_domain(&s, s.x, v, DT_SKIN, &d));
     if (!d) return tu_finish();
-    TOK(domain_distribute(d, NM, x, v, sp, NULL));
-    TOK(domain_rebuild(d));
     check_state(d, u, v, sp, "start");
 
     /* Large jumps: up to 0.6 L per component. */
@@ -86,18 +85,8 @@ int main(int argc, char **argv) {
 
     /* Many small steps: neighbour path, images accumulate. */
     for (int step = 0; step < 20; ++step) {
-        for (int i = 0; i < d->nlocal; ++i) {
-            double dv[3];
-            test_disp(23, d->id[i], (uint64_t)step, 1.5, dv);
-            for (int k = 0; k < 3; ++k)
-                d->x[3 * i + k] += dv[k];
-        }
-        for (int64_t id = 0; id < NM; ++id) {
-            double dv[3];
-            test_disp(23, id, (uint64_t)step, 1.5, dv);
-            for (int k = 0; k < 3; ++k)
-                u[3 * id + k] += dv[k];
-        }
+        su_displace_owned(d, 23, (uint64_t)step, 1.5);
+        su_displace(NM, u, 23, (uint64_t)step, 1.5);
         TOK(domain_rebuild(d));
     }
     check_state(d, u, v, sp, "after 20 small steps");
@@ -115,9 +104,8 @@ int main(int argc, char **argv) {
     if (par_rank() == 0) printf("NaN message: %s\n", basin_error_message());
     basin_error_clear();
     domain_destroy(&d);
-    free(x);
     free(u);
     free(v);
-    free(sp);
+    su_free(&s);
     return tu_finish();
 }

@@ -14,15 +14,15 @@
 #include "domain_testutil.h"
 
 static void check_lists(const char *name, ModelKind kind, int64_t n) {
-    System s;
-    TOK(sys_build(&s, kind, n, 11));
+    TestSystem s;
+    TOK(su_build(&s, kind, n, 11));
     const int64_t N = s.n;
     int64_t *sure, *edge, nsure, nedge;
     brute_pairs(&s, DT_SKIN, &sure, &nsure, &edge, &nedge);
 
     double *fref = malloc(3 * (size_t)N * sizeof(double));
     double *fgot = malloc(3 * (size_t)N * sizeof(double));
-    const double eref = brute_forces(&s, s.x, fref);
+    const double eref = su_brute_forces(&s, s.x, fref, NULL);
     double fscale = 0.0;
     for (int64_t i = 0; i < 3 * N; ++i)
         fscale = fmax(fscale, fabs(fref[i]));
@@ -31,10 +31,9 @@ static void check_lists(const char *name, ModelKind kind, int64_t n) {
 
     for (int full = 0; full <= 1; ++full) {
         Domain *d = NULL;
-        TOK(domain_create(&s.m, s.L, DT_SKIN, &d));
+        TOK(su_distribute(&s, s.x, NULL, DT_SKIN, &d));
         if (!d) break;
         if (full) domain_set_full_list(d, 1);
-        TOK(domain_distribute(d, N, s.x, NULL, s.species, NULL));
         TOK(domain_rebuild(d));
         TCHECK(domain_check_rebuild(d) == 0, "fresh list needs no rebuild");
         int64_t nl;
@@ -79,22 +78,12 @@ static void check_lists(const char *name, ModelKind kind, int64_t n) {
         /* Verlet guarantee: move by < skin/2, forward only, same forces as brute force. */
         double *xm = malloc(3 * (size_t)N * sizeof(double));
         memcpy(xm, s.x, 3 * (size_t)N * sizeof(double));
-        for (int64_t i = 0; i < N; ++i) {
-            double dv[3];
-            test_disp(5, i, 0, 0.499 * DT_SKIN, dv);
-            for (int k = 0; k < 3; ++k)
-                xm[3 * i + k] += dv[k];
-        }
-        for (int i = 0; i < d->nlocal; ++i) {
-            double dv[3];
-            test_disp(5, d->id[i], 0, 0.499 * DT_SKIN, dv);
-            for (int k = 0; k < 3; ++k)
-                d->x[3 * i + k] += dv[k];
-        }
+        su_displace(N, xm, 5, 0, 0.499 * DT_SKIN);
+        su_displace_owned(d, 5, 0, 0.499 * DT_SKIN);
         TCHECK(domain_check_rebuild(d) == 0, "moves below skin/2 must not trigger a rebuild");
         TOK(domain_forward(d));
         double *fm = malloc(3 * (size_t)N * sizeof(double));
-        const double em = brute_forces(&s, xm, fm);
+        const double em = su_brute_forces(&s, xm, fm, NULL);
         const double e2 = list_forces(d, par_comm(), fgot);
         TCLOSE(e2, em, 1e-11, 1e-11);
         err = 0.0;
@@ -111,15 +100,11 @@ static void check_lists(const char *name, ModelKind kind, int64_t n) {
     {
         Domain *d1 = NULL, *dp = NULL;
         par_push_comm(MPI_COMM_SELF);
-        TOK(domain_create(&s.m, s.L, DT_SKIN, &d1));
-        TOK(domain_distribute(d1, N, s.x, NULL, s.species, NULL));
-        TOK(domain_rebuild(d1));
+        TOK(su_domain(&s, s.x, NULL, DT_SKIN, &d1));
         int64_t n1;
         int64_t *l1 = gather_list(d1, MPI_COMM_SELF, 0, &n1);
         par_pop_comm();
-        TOK(domain_create(&s.m, s.L, DT_SKIN, &dp));
-        TOK(domain_distribute(dp, N, s.x, NULL, s.species, NULL));
-        TOK(domain_rebuild(dp));
+        TOK(su_domain(&s, s.x, NULL, DT_SKIN, &dp));
         int64_t np;
         int64_t *lp = gather_list(dp, par_comm(), 0, &np);
         int same = n1 == np;
@@ -139,13 +124,13 @@ static void check_lists(const char *name, ModelKind kind, int64_t n) {
     free(edge);
     free(fref);
     free(fgot);
-    sys_free(&s);
+    su_free(&s);
 }
 
 /* Brute force over explicit periodic images n in {-2..2}^3 (the minimum image is not enough
  * when L < 2 rc): pair count within rc + skin (each unordered image pair once), forces and
  * energy within rc. */
-static double image_forces(const System *s, double *f, int64_t *npairs) {
+static double image_forces(const TestSystem *s, double *f, int64_t *npairs) {
     memset(f, 0, 3 * (size_t)s->n * sizeof(double));
     double e = 0.0;
     int64_t cnt = 0;
@@ -175,24 +160,18 @@ static double image_forces(const System *s, double *f, int64_t *npairs) {
 
 static void check_small_box(const char *name, int64_t n) {
     par_push_comm(MPI_COMM_SELF);
-    System s;
-    TOK(sys_build(&s, MODEL_CRYSTAL, n, 1));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_CRYSTAL, n, 1));
     /* Perturb the lattice so that forces are not zero by symmetry. */
-    for (int64_t i = 0; i < n; ++i) {
-        double dv[3];
-        test_disp(13, i, 0, 0.1, dv);
-        for (int k = 0; k < 3; ++k)
-            s.x[3 * i + k] += dv[k];
-    }
+    su_displace(n, s.x, 13, 0, 0.1);
     double *fref = malloc(3 * (size_t)n * sizeof(double)), *fgot = malloc(3 * (size_t)n * 8);
     int64_t npref;
     const double eref = image_forces(&s, fref, &npref);
     for (int full = 0; full <= 1; ++full) {
         Domain *d = NULL;
-        TOK(domain_create(&s.m, s.L, DT_SKIN, &d));
+        TOK(su_distribute(&s, s.x, NULL, DT_SKIN, &d));
         if (!d) break;
         domain_set_full_list(d, full);
-        TOK(domain_distribute(d, n, s.x, NULL, s.species, NULL));
         TOK(domain_rebuild(d));
         const int64_t np = d->nbr_start[d->nlocal];
         TCHECK(np == (full ? 2 : 1) * npref, "%s %s: %lld pairs listed, %lld image pairs", name,
@@ -209,7 +188,7 @@ static void check_small_box(const char *name, int64_t n) {
     }
     free(fref);
     free(fgot);
-    sys_free(&s);
+    su_free(&s);
     par_pop_comm();
 }
 

@@ -10,12 +10,11 @@ static void move_atom(Domain *d, int64_t id, double dx) {
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    System s;
-    TOK(sys_build(&s, MODEL_GLASS, 500, 5));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_GLASS, 500, 5));
     Domain *d = NULL;
-    TOK(domain_create(&s.m, s.L, DT_SKIN, &d));
+    TOK(su_distribute(&s, s.x, NULL, DT_SKIN, &d));
     if (!d) return tu_finish();
-    TOK(domain_distribute(d, s.n, s.x, NULL, s.species, NULL));
     TCHECK(domain_check_rebuild(d) == 1, "never built: rebuild");
     TOK(domain_rebuild(d));
     TCHECK(domain_check_rebuild(d) == 0, "fresh list");
@@ -29,18 +28,13 @@ int main(int argc, char **argv) {
     TCHECK(domain_check_rebuild(d) == 0, "rebuilt");
     TCHECK(d->nbuilds == 2, "two builds, got %lld", (long long)d->nbuilds);
     /* Many small moves below skin/2 on all atoms: still no rebuild. */
-    for (int i = 0; i < d->nlocal; ++i) {
-        double dv[3];
-        test_disp(3, d->id[i], 0, 0.499 * DT_SKIN, dv);
-        for (int k = 0; k < 3; ++k)
-            d->x[3 * i + k] += dv[k];
-    }
+    su_displace_owned(d, 3, 0, 0.499 * DT_SKIN);
     TCHECK(domain_check_rebuild(d) == 0, "all below skin/2");
     domain_set_full_list(d, 1);
     TCHECK(domain_check_rebuild(d) == 1, "list kind change asks for a rebuild");
     TOK(domain_rebuild(d));
     TCHECK(domain_check_rebuild(d) == 0, "rebuilt with the full list");
     domain_destroy(&d);
-    sys_free(&s);
+    su_free(&s);
     return tu_finish();
 }

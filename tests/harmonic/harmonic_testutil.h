@@ -1,8 +1,8 @@
-/* Helpers of the harmonic tests: small systems, independent O(N^2) references on the global
- * id-ordered arrays (forces, matrix-free Hessian-vector products, a FIRE quench to a glass
- * inherent structure), and the distributed-matrix utilities the checks need. The references use
- * the minimum image on global arrays (every test box has L > 2 r_c) and pot_derivs() only for
- * the radial derivatives, never the Hessian code under test. */
+/* Helpers of the harmonic tests (systems and domains: ../sysutil.h): independent O(N^2)
+ * references on the global id-ordered arrays (forces, matrix-free Hessian-vector products, a FIRE
+ * quench to a glass inherent structure), and the distributed-matrix utilities the checks need. The
+ * references use the minimum image on global arrays (every test box has L > 2 r_c) and pot_derivs()
+ * only for the radial derivatives, never the Hessian code under test. */
 #ifndef BASIN_HARMONIC_TESTUTIL_H
 #define BASIN_HARMONIC_TESTUTIL_H
 
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../src/util/parallel.h"
+#include "../sysutil.h"
 #include "../testutil.h"
 #include "basin/domain.h"
 #include "basin/harmonic.h"
@@ -20,48 +21,26 @@
 #include "basin/model.h"
 #include "basin/util.h"
 
-#define HT_DENSITY 1.015
-
-typedef struct HtSystem {
-    Model m;
-    int64_t n;
-    double L;
-    double *x;
-    int *species;
-} HtSystem;
-
-static inline void ht_free(HtSystem *s) {
-    free(s->x);
-    free(s->species);
-    s->x = NULL;
-    s->species = NULL;
-}
-
-static inline int ht_build(HtSystem *s, ModelKind kind, int64_t n, uint64_t seed) {
-    memset(s, 0, sizeof(*s));
-    model_init(&s->m, kind);
-    s->n = n;
-    s->x = calloc(3 * (size_t)n, sizeof(double));
-    s->species = calloc((size_t)n, sizeof(int));
-    if (!s->x || !s->species) return BASIN_ERR_NOMEM;
-    if (kind == MODEL_GLASS)
-        return model_build_glass(&s->m, n, HT_DENSITY, seed, 0.8, s->x, s->species, &s->L);
-    return model_build_fcc(n, HT_DENSITY, s->x, s->species, &s->L);
+/* Pair (i, j) at positions x: 0 beyond r_c; else 1 with the minimum-image separation
+ * dx = x_i - x_j, r2 = |dx|^2, r = |dx| and the radial derivatives d[0..3] of pot_derivs(). */
+static inline int ht_pair(const TestSystem *s, const double *x, int64_t i, int64_t j, double dx[3],
+                          double *r2, double *r, double d[4]) {
+    *r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dx);
+    const PairParams *p = &s->m.pair[s->species[i]][s->species[j]];
+    if (*r2 >= p->rc2) return 0;
+    *r = sqrt(*r2);
+    pot_derivs(p, *r, d);
+    return 1;
 }
 
 /* Forces f[3n] and potential energy by brute force over all pairs (exact cutoff r_c). */
-static inline double ht_forces(const HtSystem *s, const double *x, double *f) {
+static inline double ht_forces(const TestSystem *s, const double *x, double *f) {
     memset(f, 0, 3 * (size_t)s->n * sizeof(double));
     double pe = 0.0;
     for (int64_t i = 0; i < s->n; ++i)
         for (int64_t j = i + 1; j < s->n; ++j) {
-            double dx[3];
-            const double r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dx);
-            const PairParams *p = &s->m.pair[s->species[i]][s->species[j]];
-            if (r2 >= p->rc2) continue;
-            const double r = sqrt(r2);
-            double d[4];
-            pot_derivs(p, r, d);
+            double dx[3], r2, r, d[4];
+            if (!ht_pair(s, x, i, j, dx, &r2, &r, d)) continue;
             pe += d[0];
             for (int k = 0; k < 3; ++k) {
                 const double fk = -d[1] * dx[k] / r; /* force on i */
@@ -74,7 +53,7 @@ static inline double ht_forces(const HtSystem *s, const double *x, double *f) {
 
 /* The smallest |r - r_c| over all pairs within r_c + margin: finite-difference steps must stay
  * below it so that no pair crosses the cutoff (PHYSICS.md section 9). */
-static inline double ht_cutoff_gap(const HtSystem *s, const double *x, double margin) {
+static inline double ht_cutoff_gap(const TestSystem *s, const double *x, double margin) {
     double gap = INFINITY;
     for (int64_t i = 0; i < s->n; ++i)
         for (int64_t j = i + 1; j < s->n; ++j) {
@@ -87,18 +66,13 @@ static inline double ht_cutoff_gap(const HtSystem *s, const double *x, double ma
 }
 
 /* Matrix-free y = H v from the pair sum: (H v)_i = sum_j H_ij (v_j - v_i). */
-static inline void ht_hessian_times(const HtSystem *s, const double *x, const double *v,
+static inline void ht_hessian_times(const TestSystem *s, const double *x, const double *v,
                                     double *y) {
     memset(y, 0, 3 * (size_t)s->n * sizeof(double));
     for (int64_t i = 0; i < s->n; ++i)
         for (int64_t j = i + 1; j < s->n; ++j) {
-            double dx[3];
-            const double r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dx);
-            const PairParams *p = &s->m.pair[s->species[i]][s->species[j]];
-            if (r2 >= p->rc2) continue;
-            const double r = sqrt(r2);
-            double d[4];
-            pot_derivs(p, r, d);
+            double dx[3], r2, r, d[4];
+            if (!ht_pair(s, x, i, j, dx, &r2, &r, d)) continue;
             /* H_ij u = -[v'' (n.u) n + (v'/r)(u - (n.u) n)] with u = v_j - v_i */
             double u[3], nu = 0.0, n[3];
             for (int k = 0; k < 3; ++k) {
@@ -115,7 +89,7 @@ static inline void ht_hessian_times(const HtSystem *s, const double *x, const do
 }
 
 /* FIRE (Bitzek et al. 2006) on the global arrays, identical on every rank (deterministic). */
-static inline int ht_fire(const HtSystem *s, double *x, double fmax_tol, int max_steps) {
+static inline int ht_fire(const TestSystem *s, double *x, double fmax_tol, int max_steps) {
     const size_t n3 = 3 * (size_t)s->n;
     double *v = calloc(n3, sizeof(double)), *f = calloc(n3, sizeof(double));
     double dt = 0.002, alpha = 0.1;
@@ -158,14 +132,6 @@ static inline int ht_fire(const HtSystem *s, double *x, double fmax_tol, int max
     free(v);
     free(f);
     return step < max_steps ? 0 : -1;
-}
-
-/* A Domain over the global arrays x, species of s (rebuilt, list ready). */
-static inline int ht_domain(const HtSystem *s, const double *x, double skin, Domain **d) {
-    BCHK(domain_create(&s->m, s->L, skin, d));
-    BCHK(domain_distribute(*d, s->n, x, NULL, s->species, NULL));
-    BCHK(domain_rebuild(*d));
-    return 0;
 }
 
 /* y = A v for a distributed square matrix and a replicated vector (own local product plus one

@@ -162,15 +162,15 @@ static void run_case(const Case *c, Domain *d, const PairPotential *pot, const d
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    HtSystem s;
-    TOK(ht_build(&s, MODEL_GLASS, 300, 5));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_GLASS, 300, 5));
     const int n = 3 * (int)s.n;
     double *xis = malloc((size_t)n * sizeof(double));
     memcpy(xis, s.x, (size_t)n * sizeof(double));
     TCHECK(ht_fire(&s, xis, 1e-10, 200000) == 0, "FIRE did not converge");
     Domain *dis = NULL, *dsad = NULL;
-    TOK(ht_domain(&s, xis, 0.2, &dis));
-    TOK(ht_domain(&s, s.x, 0.2, &dsad));
+    TOK(su_domain(&s, xis, NULL, 0.2, &dis));
+    TOK(su_domain(&s, s.x, NULL, 0.2, &dsad));
     const PairPotential pot = model_potential(&s.m);
     double *wis = malloc(n * sizeof(double)), *wsad = malloc(n * sizeof(double));
     lapack_reference(dsad, &pot, n, wsad);
@@ -251,6 +251,6 @@ int main(int argc, char **argv) {
     free(wsad);
     domain_destroy(&dis);
     domain_destroy(&dsad);
-    ht_free(&s);
+    su_free(&s);
     return tu_finish();
 }

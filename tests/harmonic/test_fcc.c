@@ -16,7 +16,7 @@
 
 #include "harmonic_testutil.h"
 
-static int lattice_dynamics(const HtSystem *s, double *w) {
+static int lattice_dynamics(const TestSystem *s, double *w) {
     const int k = (int)lround(cbrt((double)s->n / 4.0));
     const double a = s->L / k, L = s->L;
     const PairParams *p = &s->m.pair[0][0];
@@ -74,8 +74,8 @@ static int levels(const double *w, int n, double tol, int *mult) {
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    HtSystem s;
-    TOK(ht_build(&s, MODEL_CRYSTAL, 256, 1));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_CRYSTAL, 256, 1));
     const int n = 3 * (int)s.n;
     double *wld = malloc(n * sizeof(double));
     TCHECK(lattice_dynamics(&s, wld) == 0, "lattice dynamics q-point set");
@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
            "%d levels (zero level %d-fold), largest multiplet %d", nlev, mld[0], maxmult);
 
     Domain *d = NULL;
-    TOK(ht_domain(&s, s.x, 0.3, &d));
+    TOK(su_domain(&s, s.x, NULL, 0.3, &d));
     const PairPotential pot = model_potential(&s.m);
     const struct {
         HarmonicSolver solver;
@@ -145,6 +145,6 @@ int main(int argc, char **argv) {
     free(mld);
     free(mh);
     domain_destroy(&d);
-    ht_free(&s);
+    su_free(&s);
     return tu_finish();
 }

@@ -22,19 +22,14 @@ static double max_abs(const double *a, size_t n) {
 }
 
 /* Dense reference from the formula of PHYSICS.md section 5, written out independently. */
-static void dense_reference(const HtSystem *s, const double *x, double *H) {
+static void dense_reference(const TestSystem *s, const double *x, double *H) {
     const size_t n = 3 * (size_t)s->n;
     memset(H, 0, n * n * sizeof(double));
     for (int64_t i = 0; i < s->n; ++i)
         for (int64_t j = 0; j < s->n; ++j) {
             if (i == j) continue;
-            double dx[3];
-            const double r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dx);
-            const PairParams *p = &s->m.pair[s->species[i]][s->species[j]];
-            if (r2 >= p->rc2) continue;
-            const double r = sqrt(r2);
-            double d[4];
-            pot_derivs(p, r, d);
+            double dx[3], r2, r, d[4];
+            if (!ht_pair(s, x, i, j, dx, &r2, &r, d)) continue;
             for (int a = 0; a < 3; ++a)
                 for (int b = 0; b < 3; ++b) {
                     const double nn = dx[a] * dx[b] / r2;
@@ -46,17 +41,12 @@ static void dense_reference(const HtSystem *s, const double *x, double *H) {
 }
 
 /* Forces from the pairs of atom i only (the rest cancels in a difference over moves of i). */
-static void forces_of_atom(const HtSystem *s, const double *x, int64_t i, double *f) {
+static void forces_of_atom(const TestSystem *s, const double *x, int64_t i, double *f) {
     memset(f, 0, 3 * (size_t)s->n * sizeof(double));
     for (int64_t j = 0; j < s->n; ++j) {
         if (j == i) continue;
-        double dx[3];
-        const double r2 = model_min_image(x + 3 * i, x + 3 * j, s->L, dx);
-        const PairParams *p = &s->m.pair[s->species[i]][s->species[j]];
-        if (r2 >= p->rc2) continue;
-        const double r = sqrt(r2);
-        double d[4];
-        pot_derivs(p, r, d);
+        double dx[3], r2, r, d[4];
+        if (!ht_pair(s, x, i, j, dx, &r2, &r, d)) continue;
         for (int k = 0; k < 3; ++k) {
             f[3 * i + k] -= d[1] * dx[k] / r;
             f[3 * j + k] += d[1] * dx[k] / r;
@@ -64,7 +54,7 @@ static void forces_of_atom(const HtSystem *s, const double *x, int64_t i, double
     }
 }
 
-static void test_finite_differences(const HtSystem *s, const double *x, const double *H) {
+static void test_finite_differences(const TestSystem *s, const double *x, const double *H) {
     const size_t n = 3 * (size_t)s->n;
     const double gap = ht_cutoff_gap(s, x, 0.1);
     const double h = fmin(1e-5, gap / 4.0);
@@ -98,7 +88,7 @@ static void test_finite_differences(const HtSystem *s, const double *x, const do
     free(fm);
 }
 
-static void test_matrix(const HtSystem *s, const double *x, Domain *d) {
+static void test_matrix(const TestSystem *s, const double *x, Domain *d) {
     const int n = 3 * (int)s->n;
     const size_t nn = (size_t)n * n;
     const PairPotential pot = model_potential(&s->m);
@@ -181,7 +171,7 @@ static void test_matrix(const HtSystem *s, const double *x, Domain *d) {
     free(H2);
 }
 
-static void test_errors(const HtSystem *s, Domain *d) {
+static void test_errors(const TestSystem *s, Domain *d) {
     const PairPotential pot = model_potential(&s->m);
     LinalgGrid *g = NULL;
     TOK(linalg_grid_create(par_comm(), 0, 0, &g));
@@ -204,15 +194,15 @@ static void test_errors(const HtSystem *s, Domain *d) {
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    HtSystem s;
-    TOK(ht_build(&s, MODEL_GLASS, 300, 11));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_GLASS, 300, 11));
     Domain *d = NULL;
-    TOK(ht_domain(&s, s.x, 0.2, &d));
+    TOK(su_domain(&s, s.x, NULL, 0.2, &d));
     /* The domain wraps positions into [0, L); the references use the minimum image, so the
      * unwrapped builder arrays are equivalent. */
     test_matrix(&s, s.x, d);
     test_errors(&s, d);
     domain_destroy(&d);
-    ht_free(&s);
+    su_free(&s);
     return tu_finish();
 }

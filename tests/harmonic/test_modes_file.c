@@ -38,8 +38,8 @@ static int read_dset(hid_t f, const char *name, hid_t type, void *buf, hsize_t *
     return st < 0 ? -1 : 0;
 }
 
-static void check_file(const char *path, const HarmonicModes *m, const HtSystem *s, const double *x,
-                       const char *cfg) {
+static void check_file(const char *path, const HarmonicModes *m, const TestSystem *s,
+                       const double *x, const char *cfg) {
     const int n = m->n, nm = m->nmodes;
     double *full = malloc((size_t)n * n * sizeof(double));
     TOK(linalg_matrix_gather(m->z, full));
@@ -129,12 +129,12 @@ static void check_file(const char *path, const HarmonicModes *m, const HtSystem 
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    HtSystem s;
-    TOK(ht_build(&s, MODEL_GLASS, 300, 3));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_GLASS, 300, 3));
     TCHECK(ht_fire(&s, s.x, 1e-10, 200000) == 0, "FIRE did not converge");
 
     Domain *d = NULL;
-    TOK(ht_domain(&s, s.x, 0.3, &d));
+    TOK(su_domain(&s, s.x, NULL, 0.3, &d));
     const PairPotential pot = model_potential(&s.m);
     const char *cfg = "[system]\nkind = glass\nnatoms = 300\n";
     const HarmonicFileMeta meta = {.config_text = cfg, .input = "test", .command_line = "test"};
@@ -219,6 +219,6 @@ int main(int argc, char **argv) {
     basin_error_clear();
 
     domain_destroy(&d);
-    ht_free(&s);
+    su_free(&s);
     return tu_finish();
 }

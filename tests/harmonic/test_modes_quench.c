@@ -167,7 +167,7 @@ static int run_and_read(const Config *c, const char *input, int64_t frame, const
 }
 
 static void check_fcc_file(const char *what, const ModesFile *mf, const double *lref,
-                           const HtSystem *s) {
+                           const TestSystem *s) {
     const int n = 3 * NFCC;
     TCHECK(mf->nm == n, "%s: %d modes", what, mf->nm);
     if (mf->nm != n) return;
@@ -186,10 +186,10 @@ static void check_fcc_file(const char *what, const ModesFile *mf, const double *
                mf->attr[A_MAX_DISP], de, dp);
 }
 
-static void write_traj(const char *path, const HtSystem *s, const char *cfg, int nframes,
+static void write_traj(const char *path, const TestSystem *s, const char *cfg, int nframes,
                        const double *const *frames) {
     Domain *d = NULL;
-    TOK(ht_domain(s, frames[0], 0.3, &d));
+    TOK(su_domain(s, frames[0], NULL, 0.3, &d));
     const H5mdMeta meta = {.basin_version = "test", .config_text = cfg};
     H5md *h = NULL;
     TOK(h5md_create_domain(path, &meta, d, 0, &h));
@@ -211,13 +211,13 @@ int main(int argc, char **argv) {
     harmonic_options_default(&o);
 
     /* ---- (a) perturbed FCC -> perfect-lattice spectrum ---- */
-    HtSystem s;
-    TOK(ht_build(&s, MODEL_CRYSTAL, NFCC, 1));
+    TestSystem s;
+    TOK(su_build(&s, MODEL_CRYSTAL, NFCC, 1));
     const int n = 3 * NFCC;
     double *lref = calloc(n, sizeof(double));
     {
         Domain *d = NULL;
-        TOK(ht_domain(&s, s.x, 0.3, &d));
+        TOK(su_domain(&s, s.x, NULL, 0.3, &d));
         const PairPotential pot = model_potential(&s.m);
         HarmonicModes *m = NULL;
         TOK(harmonic_modes_compute(d, &pot, &o, &m));
@@ -251,8 +251,8 @@ int main(int argc, char **argv) {
     cg.kind = MODEL_GLASS;
     cg.natoms = NGLASS;
     cg.seed = 3;
-    HtSystem g;
-    TOK(ht_build(&g, MODEL_GLASS, NGLASS, 3)); /* the same start as the pipeline's builder */
+    TestSystem g;
+    TOK(su_build(&g, MODEL_GLASS, NGLASS, 3)); /* the same start as the pipeline's builder */
     ModesFile mg = {0};
     const int rcg = run_and_read(&cg, NULL, -1, &o, tmp(1, "glass.h5"), NGLASS, &mg);
     TOK(rcg);
@@ -429,7 +429,7 @@ int main(int argc, char **argv) {
     free(xp);
     free(xp2);
     free(lref);
-    ht_free(&s);
-    ht_free(&g);
+    su_free(&s);
+    su_free(&g);
     return tu_finish();
 }

@@ -10,98 +10,27 @@
 #include "basin/lammps_data.h"
 #include "basin/model.h"
 #include "basin/util.h"
+#include "sysutil.h"
 #include "testutil.h"
 
-static char tmpdir[64];
-
-/* One scratch directory per run, named by rank 0 and shared with the others. */
-static void make_tmpdir(void) {
-    double pid = 0;
-    if (par_rank() == 0) pid = (double)getpid();
-    par_bcast_d(&pid, 1, 0);
-    snprintf(tmpdir, sizeof tmpdir, "lammps_data_test_%.0f", pid);
-    if (par_rank() == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "mkdir -p %s", tmpdir);
-        TCHECK(system(cmd) == 0, "cannot create %s", tmpdir);
-    }
-    par_barrier();
-}
-
-static void remove_tmpdir(void) {
-    par_barrier();
-    if (par_rank() == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        TCHECK(system(cmd) == 0, "cannot remove %s", tmpdir);
-    }
-}
-
-static void path_in_tmp(char *out, size_t n, const char *name) {
-    snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-/* Rank 0 writes text as a file (the bad-file fixtures). */
-static void write_text(const char *path, const char *text) {
-    if (par_rank() == 0) {
-        FILE *fp = fopen(path, "w");
-        TCHECK(fp != NULL, "cannot write fixture %s", path);
-        if (fp) {
-            fputs(text, fp);
-            fclose(fp);
-        }
-    }
-    par_barrier();
-}
-
-/* Values that a %.10g writer or a float parser would not reproduce: thirds, subnormals,
- * negative zero, numbers at the ends of the exponent range, large image counters. */
-static void tricky_arrays(int64_t n, double L, double *x, double *v, int *sp, int32_t *im) {
-    for (int64_t i = 0; i < n; ++i) {
-        for (int k = 0; k < 3; ++k) {
-            double u = rng_uniform(7, RNG_STREAM_TEST, (uint64_t)i, (uint64_t)k);
-            x[3 * i + k] = L * u;
-            v[3 * i + k] = (u - 0.5) / 3.0;
-            im[3 * i + k] = (int32_t)((i * 7 + k) % 11) - 5;
-        }
-        sp[i] = (int)(i % 2);
-    }
-    x[0] = 0.0;
-    x[1] = 1.0 / 3.0;
-    x[2] = nextafter(L, 0.0);
-    v[0] = -0.0;
-    v[1] = 4.9406564584124654e-324; /* smallest subnormal */
-    v[2] = 1.7976931348623157e308;
-    v[3] = -2.2250738585072014e-308;
-    im[0] = INT32_MAX;
-    im[1] = INT32_MIN;
-}
-
 static void test_round_trip(void) {
-    const int64_t n = 1001;
-    const double L = model_box_length(n, 1.015);
-    double *x = NULL, *v = NULL;
-    int *sp = NULL;
-    int32_t *im = NULL;
-    TOK(BALLOC(x, 3 * n));
-    TOK(BALLOC(v, 3 * n));
-    TOK(BALLOC(sp, n));
-    TOK(BALLOC(im, 3 * n));
-    tricky_arrays(n, L, x, v, sp, im);
-
+    TrickyArrays t;
+    TOK(su_tricky_arrays(&t, 1001, 7, 7, 11));
+    const int64_t n = t.n;
     char path[300];
-    path_in_tmp(path, sizeof path, "rt.data");
-    TOK(lammps_data_write(path, "round trip\nsecond line dropped", n, 2, L, x, v, sp, im));
+    su_path_in_tmp(path, sizeof path, "rt.data");
+    TOK(lammps_data_write(path, "round trip\nsecond line dropped", n, 2, t.L, t.x, t.v, t.sp,
+                          t.im));
     LammpsData d;
     TOK(lammps_data_read(path, &d));
     TCHECK(d.n == n && d.ntypes == 2 && d.has_image, "header n=%lld ntypes=%d", (long long)d.n,
            d.ntypes);
-    TCHECK(memcmp(&d.L, &L, sizeof L) == 0, "L %.17g != %.17g", d.L, L);
+    TCHECK(memcmp(&d.L, &t.L, sizeof t.L) == 0, "L %.17g != %.17g", d.L, t.L);
     if (d.n == n && d.v) {
-        TCHECK(memcmp(d.x, x, sizeof(double) * 3 * (size_t)n) == 0, "positions differ");
-        TCHECK(memcmp(d.v, v, sizeof(double) * 3 * (size_t)n) == 0, "velocities differ");
-        TCHECK(memcmp(d.species, sp, sizeof(int) * (size_t)n) == 0, "species differ");
-        TCHECK(memcmp(d.image, im, sizeof(int32_t) * 3 * (size_t)n) == 0, "images differ");
+        TCHECK(memcmp(d.x, t.x, sizeof(double) * 3 * (size_t)n) == 0, "positions differ");
+        TCHECK(memcmp(d.v, t.v, sizeof(double) * 3 * (size_t)n) == 0, "velocities differ");
+        TCHECK(memcmp(d.species, t.sp, sizeof(int) * (size_t)n) == 0, "species differ");
+        TCHECK(memcmp(d.image, t.im, sizeof(int32_t) * 3 * (size_t)n) == 0, "images differ");
         TCHECK(signbit(d.v[0]), "-0.0 lost its sign");
     } else {
         TCHECK(0, "no velocities read back");
@@ -109,69 +38,66 @@ static void test_round_trip(void) {
     lammps_data_free(&d);
 
     /* without velocities or image flags: no Velocities section, zero images */
-    TOK(lammps_data_write(path, NULL, n, 2, L, x, NULL, sp, NULL));
+    TOK(lammps_data_write(path, NULL, n, 2, t.L, t.x, NULL, t.sp, NULL));
     TOK(lammps_data_read(path, &d));
     TCHECK(d.v == NULL, "velocities appeared");
     int64_t nonzero = 0;
     for (int64_t i = 0; i < 3 * d.n; ++i)
         nonzero += d.image[i] != 0;
     TCHECK(nonzero == 0, "%lld nonzero image counters", (long long)nonzero);
-    TCHECK(d.n == n && memcmp(d.x, x, sizeof(double) * 3 * (size_t)n) == 0, "positions differ");
+    TCHECK(d.n == n && memcmp(d.x, t.x, sizeof(double) * 3 * (size_t)n) == 0, "positions differ");
     lammps_data_free(&d);
 
     /* a real glass from the builder, one species type count of the crystal */
     Model m;
     model_init(&m, MODEL_GLASS);
     double Lg;
-    TOK(model_build_glass(&m, 500, 1.015, 3, 0.8, x, sp, &Lg));
-    TOK(lammps_data_write(path, NULL, 500, 2, Lg, x, NULL, sp, NULL));
+    TOK(model_build_glass(&m, 500, 1.015, 3, 0.8, t.x, t.sp, &Lg));
+    TOK(lammps_data_write(path, NULL, 500, 2, Lg, t.x, NULL, t.sp, NULL));
     TOK(lammps_data_read(path, &d));
-    TCHECK(d.n == 500 && memcmp(d.x, x, sizeof(double) * 1500) == 0 && d.L == Lg,
+    TCHECK(d.n == 500 && memcmp(d.x, t.x, sizeof(double) * 1500) == 0 && d.L == Lg,
            "glass round trip");
     lammps_data_free(&d);
 
-    free(x);
-    free(v);
-    free(sp);
-    free(im);
+    su_tricky_free(&t);
 }
 
 /* What LAMMPS's write_data produces: origin off zero, no Velocities, Pair Coeffs, comments. */
 static void test_lammps_forms(void) {
     char path[300];
-    path_in_tmp(path, sizeof path, "lmp.data");
-    write_text(path, "LAMMPS data file via write_data, version 29 Sep 2021, timestep = 100\n"
-                     "\n"
-                     "3 atoms\n"
-                     "2 atom types\n"
-                     "\n"
-                     "-5.0000000000000000e+00 5.0000000000000000e+00 xlo xhi\n"
-                     "-5 5 ylo yhi  # a comment\n"
-                     "-5 5 zlo zhi\n"
-                     "0 0 0 xy xz yz\n"
-                     "0 bonds\n"
-                     "\n"
-                     "Masses\n"
-                     "\n"
-                     "1 1\n"
-                     "2 1.0\n"
-                     "\n"
-                     "Pair Coeffs # lj/cut\n"
-                     "\n"
-                     "1 1 1\n"
-                     "2 1 1.4\n"
-                     "\n"
-                     "Atoms # atomic\n"
-                     "\n"
-                     "3 2 4.5 -4.5 0 1 0 -1\n"
-                     "1 1 -5 0.25 1e-3 0 0 0\n"
-                     "2 1 0 0 0 0 2 0\n"
-                     "\n"
-                     "Velocities\n"
-                     "\n"
-                     "2 0.5 0 0\n"
-                     "1 0 -0.5 0\n"
-                     "3 0 0 0.125\n");
+    su_path_in_tmp(path, sizeof path, "lmp.data");
+    su_write_text(path, "LAMMPS data file via write_data, version 29 Sep 2021, timestep = 100\n"
+                        "\n"
+                        "3 atoms\n"
+                        "2 atom types\n"
+                        "\n"
+                        "-5.0000000000000000e+00 5.0000000000000000e+00 xlo xhi\n"
+                        "-5 5 ylo yhi  # a comment\n"
+                        "-5 5 zlo zhi\n"
+                        "0 0 0 xy xz yz\n"
+                        "0 bonds\n"
+                        "\n"
+                        "Masses\n"
+                        "\n"
+                        "1 1\n"
+                        "2 1.0\n"
+                        "\n"
+                        "Pair Coeffs # lj/cut\n"
+                        "\n"
+                        "1 1 1\n"
+                        "2 1 1.4\n"
+                        "\n"
+                        "Atoms # atomic\n"
+                        "\n"
+                        "3 2 4.5 -4.5 0 1 0 -1\n"
+                        "1 1 -5 0.25 1e-3 0 0 0\n"
+                        "2 1 0 0 0 0 2 0\n"
+                        "\n"
+                        "Velocities\n"
+                        "\n"
+                        "2 0.5 0 0\n"
+                        "1 0 -0.5 0\n"
+                        "3 0 0 0.125\n");
     LammpsData d;
     TOK(lammps_data_read(path, &d));
     TCHECK(d.n == 3 && d.L == 10.0 && d.ntypes == 2, "header");
@@ -188,8 +114,8 @@ static void test_lammps_forms(void) {
     lammps_data_free(&d);
 
     /* no image flags, no Masses, "Atoms" without a style comment, CRLF line ends */
-    write_text(path, "title\r\n\r\n2 atoms\r\n1 atom types\r\n0 3 xlo xhi\r\n0 3 ylo yhi\r\n"
-                     "0 3 zlo zhi\r\n\r\nAtoms\r\n\r\n2 1 1 1 1\r\n1 1 2 2 2\r\n");
+    su_write_text(path, "title\r\n\r\n2 atoms\r\n1 atom types\r\n0 3 xlo xhi\r\n0 3 ylo yhi\r\n"
+                        "0 3 zlo zhi\r\n\r\nAtoms\r\n\r\n2 1 1 1 1\r\n1 1 2 2 2\r\n");
     TOK(lammps_data_read(path, &d));
     TCHECK(d.n == 2 && !d.has_image && d.v == NULL && d.x[0] == 2.0 && d.x[3] == 1.0,
            "minimal file");
@@ -266,8 +192,8 @@ static void test_bad_files(void) {
     for (int c = 0; c < ncases; ++c) {
         char path[300], name[32];
         snprintf(name, sizeof name, "bad%02d.data", c);
-        path_in_tmp(path, sizeof path, name);
-        if (bad_cases[c].text) write_text(path, bad_cases[c].text);
+        su_path_in_tmp(path, sizeof path, name);
+        if (bad_cases[c].text) su_write_text(path, bad_cases[c].text);
         basin_error_clear();
         LammpsData d;
         int rc = lammps_data_read(path, &d);
@@ -289,11 +215,11 @@ static void test_write_errors(void) {
     double x[6] = {0, 0, 0, 1, 1, 1};
     int sp[2] = {0, 2};
     char path[300];
-    path_in_tmp(path, sizeof path, "no/such/dir/out.data");
+    su_path_in_tmp(path, sizeof path, "no/such/dir/out.data");
     int rc = lammps_data_write(path, NULL, 2, 2, 3.0, x, NULL, (int[2]){0, 1}, NULL);
     TCHECK(rc == BASIN_ERR_IO && strstr(basin_error_message(), "cannot create"),
            "missing directory: rc %d '%s'", rc, basin_error_message());
-    path_in_tmp(path, sizeof path, "w.data");
+    su_path_in_tmp(path, sizeof path, "w.data");
     rc = lammps_data_write(path, NULL, 2, 2, 3.0, x, NULL, sp, NULL);
     TCHECK(rc == BASIN_ERR_CONFIG && strstr(basin_error_message(), "species 2"),
            "bad species: rc %d '%s'", rc, basin_error_message());
@@ -306,11 +232,11 @@ static void test_write_errors(void) {
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    make_tmpdir();
+    su_make_tmpdir("lammps_data_test");
     test_round_trip();
     test_lammps_forms();
     test_bad_files();
     test_write_errors();
-    remove_tmpdir();
+    su_remove_tmpdir();
     return tu_finish();
 }

@@ -12,48 +12,8 @@
 #include "basin/model.h"
 #include "basin/util.h"
 #include "basin/xyz.h"
+#include "sysutil.h"
 #include "testutil.h"
-
-static char tmpdir[64];
-
-/* One scratch directory per run, named by rank 0 and shared with the others. */
-static void make_tmpdir(void) {
-    double pid = 0;
-    if (par_rank() == 0) pid = (double)getpid();
-    par_bcast_d(&pid, 1, 0);
-    snprintf(tmpdir, sizeof tmpdir, "xyz_test_%.0f", pid);
-    if (par_rank() == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "mkdir -p %s", tmpdir);
-        TCHECK(system(cmd) == 0, "cannot create %s", tmpdir);
-    }
-    par_barrier();
-}
-
-static void remove_tmpdir(void) {
-    par_barrier();
-    if (par_rank() == 0) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        TCHECK(system(cmd) == 0, "cannot remove %s", tmpdir);
-    }
-}
-
-static void path_in_tmp(char *out, size_t n, const char *name) {
-    snprintf(out, n, "%s/%s", tmpdir, name);
-}
-
-static void write_text(const char *path, const char *text) {
-    if (par_rank() == 0) {
-        FILE *fp = fopen(path, "w");
-        TCHECK(fp != NULL, "cannot write fixture %s", path);
-        if (fp) {
-            fputs(text, fp);
-            fclose(fp);
-        }
-    }
-    par_barrier();
-}
 
 /* Line `k` (1-based) of a file, without its newline, on rank 0 ("" elsewhere or if missing). */
 static void read_line_of(const char *path, int k, char *out, size_t n) {
@@ -69,28 +29,6 @@ static void read_line_of(const char *path, int k, char *out, size_t n) {
 
 static int file_exists(const char *path) {
     return access(path, F_OK) == 0;
-}
-
-/* Numbers a %.10g writer or a float parser would not reproduce. */
-static void tricky_arrays(int64_t n, double L, double *x, double *v, int *sp, int32_t *im) {
-    for (int64_t i = 0; i < n; ++i) {
-        for (int k = 0; k < 3; ++k) {
-            double u = rng_uniform(11, RNG_STREAM_TEST, (uint64_t)i, (uint64_t)k);
-            x[3 * i + k] = L * u;
-            v[3 * i + k] = (u - 0.5) / 3.0;
-            im[3 * i + k] = (int32_t)((i * 5 + k) % 9) - 4;
-        }
-        sp[i] = (int)(i % 2);
-    }
-    x[0] = 0.0;
-    x[1] = 1.0 / 3.0;
-    x[2] = nextafter(L, 0.0);
-    v[0] = -0.0;
-    v[1] = 4.9406564584124654e-324; /* smallest subnormal */
-    v[2] = 1.7976931348623157e308;
-    v[3] = -2.2250738585072014e-308;
-    im[0] = INT32_MAX;
-    im[1] = INT32_MIN;
 }
 
 static void check_same(const XyzData *d, const XyzFrame *f, const char *what) {
@@ -122,20 +60,12 @@ static void check_same(const XyzData *d, const XyzFrame *f, const char *what) {
 }
 
 static void test_round_trip(void) {
-    const int64_t n = 777;
-    const double L = model_box_length(n, 1.015);
-    double *x = NULL, *v = NULL;
-    int *sp = NULL;
-    int32_t *im = NULL;
-    TOK(BALLOC(x, 3 * n));
-    TOK(BALLOC(v, 3 * n));
-    TOK(BALLOC(sp, n));
-    TOK(BALLOC(im, 3 * n));
-    tricky_arrays(n, L, x, v, sp, im);
+    TrickyArrays t;
+    TOK(su_tricky_arrays(&t, 777, 11, 5, 9));
     char path[300];
-    path_in_tmp(path, sizeof path, "rt.xyz");
+    su_path_in_tmp(path, sizeof path, "rt.xyz");
 
-    XyzFrame f = {n, L, 123456789012LL, 0.1 * 3.0, x, v, sp, im};
+    XyzFrame f = {t.n, t.L, 123456789012LL, 0.1 * 3.0, t.x, t.v, t.sp, t.im};
     TOK(xyz_write(path, &f, 0));
     XyzData d;
     int64_t nf = -1;
@@ -146,9 +76,9 @@ static void test_round_trip(void) {
     xyz_free(&d);
 
     /* without velocities, images, step and time; one type only */
-    for (int64_t i = 0; i < n; ++i)
-        sp[i] = 0;
-    XyzFrame g = {n, L, -1, 0.0, x, NULL, sp, NULL};
+    for (int64_t i = 0; i < t.n; ++i)
+        t.sp[i] = 0;
+    XyzFrame g = {t.n, t.L, -1, 0.0, t.x, NULL, t.sp, NULL};
     TOK(xyz_write(path, &g, 0));
     TOK(xyz_read(path, 0, &d, NULL));
     TCHECK(d.ntypes == 1, "ntypes %d for species all 0", d.ntypes);
@@ -156,16 +86,13 @@ static void test_round_trip(void) {
     xyz_free(&d);
     TCHECK(!file_exists("xyz_test_tmp_never"), "sanity");
 
-    free(x);
-    free(v);
-    free(sp);
-    free(im);
+    su_tricky_free(&t);
 }
 
 /* Line 1 and 2 as OVITO and ASE parse them, and the atom line layout. */
 static void test_layout(void) {
     char path[300], line[512], want[512];
-    path_in_tmp(path, sizeof path, "layout.xyz");
+    su_path_in_tmp(path, sizeof path, "layout.xyz");
     const double x[6] = {0.5, 1.0 / 3.0, 2.0, 1e-300, 2.5, 0.0};
     const double v[6] = {-0.0, 1.0, 2.0, 3.0, 4.0, 5.0};
     const int sp[2] = {1, 0};
@@ -199,7 +126,7 @@ static void test_layout(void) {
 /* Frames appended one by one and through one writer; picked by index, the last by default. */
 static void test_frames(void) {
     char path[300];
-    path_in_tmp(path, sizeof path, "frames.xyz");
+    su_path_in_tmp(path, sizeof path, "frames.xyz");
     enum { N = 5 };
     double x[3 * N];
     int sp[N];
@@ -248,7 +175,7 @@ static void test_frames(void) {
 /* The writer checks before writing and leaves nothing under the final name. */
 static void test_write_refused(void) {
     char path[300];
-    path_in_tmp(path, sizeof path, "refused.xyz");
+    su_path_in_tmp(path, sizeof path, "refused.xyz");
     double x[6] = {0, 0, 0, 1, 1, NAN};
     int sp[2] = {0, 1};
     XyzFrame f = {2, 3.0, -1, 0.0, x, NULL, sp, NULL};
@@ -329,9 +256,9 @@ static void test_bad_files(void) {
          ":line 6: a blank line precedes this line"},
     };
     char path[300];
-    path_in_tmp(path, sizeof path, "bad.xyz");
+    su_path_in_tmp(path, sizeof path, "bad.xyz");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
-        write_text(path, cases[c].text);
+        su_write_text(path, cases[c].text);
         XyzData d;
         int rc = xyz_read(path, -1, &d, NULL);
         const char *msg = basin_error_message();
@@ -343,8 +270,8 @@ static void test_bad_files(void) {
     }
 
     /* accepted: CRLF line ends, trailing blank lines, unknown keys, atoms in any id order */
-    write_text(path, "2\r\n" L2 " Time=1.5 Step=3 comment=\"made by hand\" flag\r\n"
-                     "2 1 1 1 0 0 -2 2\r\n" A1 "\n\n");
+    su_write_text(path, "2\r\n" L2 " Time=1.5 Step=3 comment=\"made by hand\" flag\r\n"
+                        "2 1 1 1 0 0 -2 2\r\n" A1 "\n\n");
     XyzData d;
     TOK(xyz_read(path, 0, &d, NULL));
     TCHECK(d.n == 2 && d.step == 3 && d.time == 1.5 && d.L == 3.0 && d.species[1] == 1 &&
@@ -360,12 +287,12 @@ static void test_bad_files(void) {
 
 int main(int argc, char **argv) {
     tu_init(&argc, &argv);
-    make_tmpdir();
+    su_make_tmpdir("xyz_test");
     test_round_trip();
     test_layout();
     test_frames();
     test_write_refused();
     test_bad_files();
-    remove_tmpdir();
+    su_remove_tmpdir();
     return tu_finish();
 }

@@ -19,7 +19,7 @@
 #include "basin/md.h"
 #include "basin/model.h"
 #include "basin/util.h"
-#include "md/md_testutil.h"
+#include "sysutil.h"
 #include "testutil.h"
 
 /* Run nsteps of NVE, return max |E(t) - E(0)| / |E(0)| sampled every 5 steps. */
@@ -42,19 +42,14 @@ static double nve_error(MdState *s, int nsteps, double *pabs) {
 }
 
 static void test_protocol(void) {
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
-    Domain *d = NULL;
-    MdState *s = NULL;
     const int64_t n = 500;
     const double dt = 0.005, tdamp = 0.1;
-    TOK(mdt_build(&m, n, 9, 0.3, &xg, &sg, &L, &d));
+    TestSystem sys;
+    Domain *d = NULL;
+    TOK(su_md_system(&sys, MODEL_GLASS, n, 9, &d));
     TOK(md_velocities_init(d, 3, 0, 1.0));
-    TOK(md_state_create(d, dt, 3, tdamp, &s));
-    TOK(md_set_ensemble(s, MD_NVT, 1.0));
-    TOK(md_setup(s));
+    MdState *s = NULL;
+    TOK(su_md_state(d, dt, tdamp, 1.0, &s));
 
     /* 1. NVT at T = 1 */
     MdThermo th;
@@ -85,8 +80,8 @@ static void test_protocol(void) {
     for (int k = 0; k < 300; ++k)
         TOK(md_step(s));
     double *xs = calloc(3 * n, sizeof(double)), *vs = calloc(3 * n, sizeof(double));
-    TOK(mdt_gather(d, d->x, xs));
-    TOK(mdt_gather(d, d->v, vs));
+    TOK(domain_allgather_by_id(d, d->x, 3, xs));
+    TOK(domain_allgather_by_id(d, d->v, 3, vs));
     double pabs;
     const int nnve = 200;
     const double err1 = nve_error(s, nnve, &pabs);
@@ -96,10 +91,8 @@ static void test_protocol(void) {
     /* 3. same segment with dt/2 from the same state */
     Domain *d2 = NULL;
     MdState *s2 = NULL;
-    TOK(domain_create(&m, L, 0.3, &d2));
-    TOK(domain_distribute(d2, n, xs, vs, sg, NULL));
-    TOK(md_state_create(d2, 0.5 * dt, 3, tdamp, &s2));
-    TOK(md_setup(s2));
+    TOK(su_distribute(&sys, xs, vs, 0.3, &d2));
+    TOK(su_md_state(d2, 0.5 * dt, tdamp, 0.0, &s2));
     double pabs2;
     const double err2 = nve_error(s2, 2 * nnve, &pabs2);
     const double ratio = err1 / err2;
@@ -113,10 +106,7 @@ static void test_protocol(void) {
     free(vs);
     md_state_destroy(&s2);
     domain_destroy(&d2);
-    md_state_destroy(&s);
-    domain_destroy(&d);
-    free(xg);
-    free(sg);
+    su_md_free(&s, &d, &sys);
 }
 
 int main(int argc, char **argv) {

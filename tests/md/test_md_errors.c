@@ -13,7 +13,7 @@
 #include "basin/md.h"
 #include "basin/model.h"
 #include "basin/util.h"
-#include "md/md_testutil.h"
+#include "sysutil.h"
 #include "testutil.h"
 
 static int owner_of(const Domain *d, int64_t id) {
@@ -32,16 +32,12 @@ static void expect_physics_error(int rc, const char *what, const char *idtext) {
 }
 
 static void test_injected(void) {
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
+    TestSystem sys;
     Domain *d = NULL;
-    MdState *s = NULL;
-    TOK(mdt_build(&m, 500, 4, 0.3, &xg, &sg, &L, &d));
+    TOK(su_md_system(&sys, MODEL_GLASS, 500, 4, &d));
     TOK(md_velocities_init(d, 1, 0, 0.1));
-    TOK(md_state_create(d, 0.005, 3, 0.5, &s));
-    TOK(md_setup(s));
+    MdState *s = NULL;
+    TOK(su_md_state(d, 0.005, 0.5, 0.0, &s));
     TOK(md_check_finite(d, 0));
 
     int i = owner_of(d, 123);
@@ -68,39 +64,25 @@ static void test_injected(void) {
         d->v[k] = 0.0;
     expect_physics_error(md_rescale_temperature(d, 0.5), "velocities are zero", "T = 0.5");
 
-    md_state_destroy(&s);
-    domain_destroy(&d);
-    free(xg);
-    free(sg);
+    su_md_free(&s, &d, &sys);
 }
 
 static void test_overlap(void) {
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
+    TestSystem sys;
     Domain *d = NULL;
     MdState *s = NULL;
-    const int64_t n = 500;
-    TOK(BALLOC(xg, 3 * n));
-    TOK(BALLOC(sg, n));
-    TOK(model_build_glass(&m, n, 1.015, 4, 0.8, xg, sg, &L));
+    TOK(su_build(&sys, MODEL_GLASS, 500, 4));
     for (int k = 0; k < 3; ++k)
-        xg[3 * 5 + k] = xg[3 * 6 + k]; /* atom 5 on top of atom 6 */
-    TOK(domain_create(&m, L, 0.3, &d));
-    TOK(domain_distribute(d, n, xg, NULL, sg, NULL));
-    TOK(md_state_create(d, 0.005, 3, 0.5, &s));
-    TOK(md_setup(s));
+        sys.x[3 * 5 + k] = sys.x[3 * 6 + k]; /* atom 5 on top of atom 6 */
+    TOK(su_distribute(&sys, sys.x, NULL, 0.3, &d));
+    TOK(su_md_state(d, 0.005, 0.5, 0.0, &s));
     MdThermo th;
     const int rc = md_thermo(s, &th);
     const int64_t bad = strstr(basin_error_message(), "atom id 5 ") ? 5 : 6;
     char idtext[32];
     snprintf(idtext, sizeof(idtext), "atom id %lld", (long long)bad);
     expect_physics_error(rc, "non-finite force", idtext);
-    md_state_destroy(&s);
-    domain_destroy(&d);
-    free(xg);
-    free(sg);
+    su_md_free(&s, &d, &sys);
 }
 
 int main(int argc, char **argv) {

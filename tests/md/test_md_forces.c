@@ -13,7 +13,7 @@
 #include "basin/md.h"
 #include "basin/model.h"
 #include "basin/util.h"
-#include "md/md_testutil.h"
+#include "sysutil.h"
 #include "testutil.h"
 
 /* Global Phi of the current positions (ghosts refreshed first). */
@@ -25,8 +25,7 @@ static double total_pe(Domain *d) {
     return pe;
 }
 
-static void check_against_brute(const char *label, Domain *d, const Model *m, const int *sg,
-                                double L) {
+static void check_against_brute(const char *label, Domain *d, const TestSystem *sys) {
     const int64_t n = d->natoms;
     double *xg = calloc(3 * n, sizeof(double)), *fg = calloc(3 * n, sizeof(double)),
            *fr = calloc(3 * n, sizeof(double));
@@ -34,10 +33,10 @@ static void check_against_brute(const char *label, Domain *d, const Model *m, co
     TOK(md_forces(d, &pe, &vir));
     double sums[2] = {pe, vir};
     par_sum_d(sums, 2);
-    TOK(mdt_gather(d, d->x, xg));
-    TOK(mdt_gather(d, d->f, fg));
+    TOK(domain_allgather_by_id(d, d->x, 3, xg));
+    TOK(domain_allgather_by_id(d, d->f, 3, fg));
     double vir_ref;
-    const double pe_ref = mdt_brute_forces(m, n, xg, sg, L, fr, &vir_ref);
+    const double pe_ref = su_brute_forces(sys, xg, fr, &vir_ref);
     TCLOSE(sums[0], pe_ref, 1e-12, 0);
     TCLOSE(sums[1], vir_ref, 1e-12, 1e-12);
     double fbig = 0.0, err = 0.0, tot[3] = {0, 0, 0}, fabs_sum = 0.0;
@@ -60,20 +59,17 @@ static void check_against_brute(const char *label, Domain *d, const Model *m, co
 }
 
 static void test_glass(void) {
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
+    TestSystem sys;
     Domain *d = NULL;
     const int64_t n = 500;
-    TOK(mdt_build(&m, n, 11, 0.3, &xg, &sg, &L, &d));
-    TOK(domain_rebuild(d));
-    check_against_brute("glass", d, &m, sg, L);
+    TOK(su_build(&sys, MODEL_GLASS, n, 11));
+    TOK(su_domain(&sys, sys.x, NULL, 0.3, &d));
+    check_against_brute("glass", d, &sys);
 
     /* finite differences */
     double *fg = calloc(3 * n, sizeof(double));
     TOK(md_forces(d, NULL, NULL));
-    TOK(mdt_gather(d, d->f, fg));
+    TOK(domain_allgather_by_id(d, d->f, 3, fg));
     const double h = 1e-5; /* roundoff of Phi ~ 1e-12 stays below 1e-7 of F; no pair crosses r_c */
     double worst = 0.0;
     for (int64_t id = 3; id < n; id += 37)
@@ -98,33 +94,18 @@ static void test_glass(void) {
     TOK(domain_forward(d));
     if (par_rank() == 0) printf("glass: finite differences worst relative error %.2e\n", worst);
     free(fg);
-    free(xg);
-    free(sg);
+    su_free(&sys);
     domain_destroy(&d);
 }
 
 static void test_crystal(void) {
-    Model m;
-    model_init(&m, MODEL_CRYSTAL);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
+    TestSystem sys;
     Domain *d = NULL;
-    const int64_t n = 500;
-    TOK(BALLOC(xg, 3 * n));
-    TOK(BALLOC(sg, n));
-    TOK(model_build_fcc(n, 1.015, xg, sg, &L));
-    for (int64_t i = 0; i < n; ++i) {
-        double g[3];
-        rng_normal3(3, RNG_STREAM_TEST, (uint64_t)i, 0, g);
-        for (int k = 0; k < 3; ++k)
-            xg[3 * i + k] += 0.05 * g[k];
-    }
-    TOK(domain_create(&m, L, 0.3, &d));
-    TOK(domain_distribute(d, n, xg, NULL, sg, NULL));
-    TOK(domain_rebuild(d));
-    check_against_brute("crystal", d, &m, sg, L);
-    free(xg);
-    free(sg);
+    TOK(su_build(&sys, MODEL_CRYSTAL, 500, 0));
+    su_perturb_normal(sys.n, sys.x, 0.05, 3, 0);
+    TOK(su_domain(&sys, sys.x, NULL, 0.3, &d));
+    check_against_brute("crystal", d, &sys);
+    su_free(&sys);
     domain_destroy(&d);
 }
 

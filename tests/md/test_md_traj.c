@@ -19,20 +19,18 @@
 #include "basin/md.h"
 #include "basin/model.h"
 #include "basin/util.h"
-#include "md/md_testutil.h"
+#include "sysutil.h"
 #include "testutil.h"
 
 typedef struct Ref {
-    int64_t n;
-    double L, dt, ke;
+    const TestSystem *sys; /* model, n, L, species */
+    double dt, ke;
     double *x, *v, *f;
-    const int *species;
-    const Model *m;
     NhcChain nhc;
 } Ref;
 
 static void ref_step(Ref *r, int nvt) {
-    const int64_t n3 = 3 * r->n;
+    const int64_t n3 = 3 * r->sys->n;
     const double h = 0.5 * r->dt;
     if (nvt) {
         const double sc = nhc_half_step(&r->nhc, r->ke);
@@ -44,7 +42,7 @@ static void ref_step(Ref *r, int nvt) {
         r->v[i] += h * r->f[i];
     for (int64_t i = 0; i < n3; ++i)
         r->x[i] += r->dt * r->v[i];
-    mdt_brute_forces(r->m, r->n, r->x, r->species, r->L, r->f, NULL);
+    su_brute_forces(r->sys, r->x, r->f, NULL);
     for (int64_t i = 0; i < n3; ++i)
         r->v[i] += h * r->f[i];
     if (nvt) {
@@ -60,12 +58,11 @@ static void ref_step(Ref *r, int nvt) {
 }
 
 /* The md code itself on one rank (MPI_COMM_SELF), from the gathered state; rank 0 only. */
-static void one_rank_reference(const Model *m, const Ref *r0, int nnvt, int nnve, double *xout) {
+static void one_rank_reference(const Ref *r0, int nnvt, int nnve, double *xout) {
     par_push_comm(MPI_COMM_SELF);
     Domain *d = NULL;
     MdState *s = NULL;
-    TOK(domain_create(m, r0->L, 0.3, &d));
-    TOK(domain_distribute(d, r0->n, r0->x, r0->v, r0->species, NULL));
+    TOK(su_distribute(r0->sys, r0->x, r0->v, 0.3, &d));
     TOK(md_state_create(d, r0->dt, r0->nhc.m, r0->nhc.tdamp, &s));
     s->ensemble = MD_NVT;
     s->nhc = r0->nhc;
@@ -76,7 +73,7 @@ static void one_rank_reference(const Model *m, const Ref *r0, int nnvt, int nnve
     TOK(md_set_ensemble(s, MD_NVE, 0.0));
     for (int k = 0; k < nnve; ++k)
         TOK(md_step(s));
-    TOK(mdt_gather(d, d->x, xout));
+    TOK(domain_allgather_by_id(d, d->x, 3, xout));
     md_state_destroy(&s);
     domain_destroy(&d);
     par_pop_comm();
@@ -86,7 +83,7 @@ static void test_velocities(Domain *d, uint64_t seed, double t) {
     const int64_t n = d->natoms;
     double *vg = calloc(3 * n, sizeof(double)), *vr = calloc(3 * n, sizeof(double));
     TOK(md_velocities_init(d, seed, 0, t));
-    TOK(mdt_gather(d, d->v, vg));
+    TOK(domain_allgather_by_id(d, d->v, 3, vg));
     double p[3] = {0, 0, 0}, k = 0.0;
     for (int64_t i = 0; i < n; ++i) {
         rng_normal3(seed, RNG_STREAM_VELOCITY, (uint64_t)i, 0, vr + 3 * i);
@@ -108,29 +105,24 @@ static void test_velocities(Domain *d, uint64_t seed, double t) {
 }
 
 static void test_trajectory(void) {
-    Model m;
-    model_init(&m, MODEL_GLASS);
-    double *xg = NULL, L = 0;
-    int *sg = NULL;
-    Domain *d = NULL;
-    MdState *s = NULL;
     const int64_t n = 400;
-    const double t = 0.5, dt = 0.005;
-    TOK(mdt_build(&m, n, 21, 0.3, &xg, &sg, &L, &d));
+    TestSystem sys;
+    Domain *d = NULL;
+    TOK(su_md_system(&sys, MODEL_GLASS, n, 21, &d));
+    const double L = sys.L, t = 0.5, dt = 0.005;
     test_velocities(d, 77, t);
-    TOK(md_state_create(d, dt, 3, 0.5, &s));
-    TOK(md_set_ensemble(s, MD_NVT, t));
-    TOK(md_setup(s));
+    MdState *s = NULL;
+    TOK(su_md_state(d, dt, 0.5, t, &s));
     for (int k = 0; k < 100; ++k)
         TOK(md_step(s));
 
-    Ref r = {.n = n, .L = L, .dt = dt, .ke = s->ke, .species = sg, .m = &m, .nhc = s->nhc};
+    Ref r = {.sys = &sys, .dt = dt, .ke = s->ke, .nhc = s->nhc};
     r.x = calloc(3 * n, sizeof(double));
     r.v = calloc(3 * n, sizeof(double));
     r.f = calloc(3 * n, sizeof(double));
-    TOK(mdt_gather(d, d->x, r.x));
-    TOK(mdt_gather(d, d->v, r.v));
-    mdt_brute_forces(&m, n, r.x, sg, L, r.f, NULL);
+    TOK(domain_allgather_by_id(d, d->x, 3, r.x));
+    TOK(domain_allgather_by_id(d, d->v, 3, r.v));
+    su_brute_forces(&sys, r.x, r.f, NULL);
 
     const int nnvt = 150, nnve = 50;
     for (int k = 0; k < nnvt; ++k)
@@ -143,25 +135,25 @@ static void test_trajectory(void) {
 
     double *x1 = calloc(3 * n, sizeof(double));
     if (par_rank() == 0) {
-        one_rank_reference(&m, &r, nnvt, nnve, x1);
+        one_rank_reference(&r, nnvt, nnve, x1);
         for (int k = 0; k < nnvt; ++k)
             ref_step(&r, 1);
         for (int k = 0; k < nnve; ++k)
             ref_step(&r, 0);
     }
     double *xd = calloc(3 * n, sizeof(double)), *vd = calloc(3 * n, sizeof(double));
-    TOK(mdt_gather(d, d->x, xd));
-    TOK(mdt_gather(d, d->v, vd));
+    TOK(domain_allgather_by_id(d, d->x, 3, xd));
+    TOK(domain_allgather_by_id(d, d->v, 3, vd));
     if (par_rank() == 0) {
-        const double dx = mdt_max_pos_diff(n, xd, r.x, L);
+        const double dx = su_max_pos_diff(n, xd, r.x, L);
         double dv = 0.0;
         for (int64_t i = 0; i < 3 * n; ++i)
             dv = fmax(dv, fabs(vd[i] - r.v[i]));
-        const double dx1 = mdt_max_pos_diff(n, xd, x1, L);
+        const double dx1 = su_max_pos_diff(n, xd, x1, L);
         TCHECK(dx <= 1e-10, "positions differ from the serial reference by %g", dx);
         TCHECK(dx1 <= 1e-10, "positions differ from the one-rank md run by %g", dx1);
         TCHECK(dv <= 1e-9, "velocities differ from the serial reference by %g", dv);
-        const double pe_ref = mdt_brute_forces(&m, n, r.x, sg, L, r.f, NULL);
+        const double pe_ref = su_brute_forces(&sys, r.x, r.f, NULL);
         TCLOSE(th.pe, pe_ref, 1e-10, 0);
         printf("trajectory: %d ranks after %d steps: vs all-pairs serial max |dx| = %.2e, "
                "|dv| = %.2e; vs one-rank md max |dx| = %.2e; T_nf = %.4f\n",
@@ -178,10 +170,7 @@ static void test_trajectory(void) {
     free(r.x);
     free(r.v);
     free(r.f);
-    md_state_destroy(&s);
-    domain_destroy(&d);
-    free(xg);
-    free(sg);
+    su_md_free(&s, &d, &sys);
 }
 
 int main(int argc, char **argv) {
