@@ -29,7 +29,7 @@ static int tu_checks = 0;
 #define TCLOSE(a, b, rtol, atol)                                                                   \
     do {                                                                                           \
         double tu_a_ = (a), tu_b_ = (b);                                                           \
-        TCHECK(fabs(tu_a_ - tu_b_) <= (atol) + (rtol)*fabs(tu_b_), "%s = %.17g, %s = %.17g", #a, \
+        TCHECK(fabs(tu_a_ - tu_b_) <= (atol) + (rtol)*fabs(tu_b_), "%s = %.17g, %s = %.17g", #a,   \
                tu_a_, #b, tu_b_);                                                                  \
     } while (0)
 
@@ -37,7 +37,7 @@ static int tu_checks = 0;
 #define TOK(call)                                                                                  \
     do {                                                                                           \
         int tu_rc_ = (call);                                                                       \
-        TCHECK(tu_rc_ == 0, "%s returned %d (%s): %s", #call, tu_rc_, basin_strerror(tu_rc_),     \
+        TCHECK(tu_rc_ == 0, "%s returned %d (%s): %s", #call, tu_rc_, basin_strerror(tu_rc_),      \
                basin_error_message());                                                             \
     } while (0)
 

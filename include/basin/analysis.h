@@ -167,7 +167,7 @@ typedef struct RearrResult {
     DispStats field;      /* statistics of the field recomputed from the two snapshots */
     EventProfile profile; /* radial profile and exponent of that field */
     /* with RearrOptions.msd */
-    int msd_frames; /* frames of trajectory.h5 used */
+    int msd_frames;  /* frames of trajectory.h5 used */
     double *msd_lag; /* [msd_frames] lag time */
     double *msd;     /* [msd_frames] MSD at that lag */
 } RearrResult;

@@ -36,7 +36,12 @@ enum {
 };
 
 /* Process exit statuses used by the app. */
-enum { BASIN_EXIT_OK = 0, BASIN_EXIT_ERROR = 1, BASIN_EXIT_USAGE = 2, BASIN_EXIT_CHECKPOINTED = 75 };
+enum {
+    BASIN_EXIT_OK = 0,
+    BASIN_EXIT_ERROR = 1,
+    BASIN_EXIT_USAGE = 2,
+    BASIN_EXIT_CHECKPOINTED = 75
+};
 
 const char *basin_strerror(int code);
 
@@ -119,8 +124,8 @@ void log_warn_any(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * sit in any loop without adding synchronisation. */
 typedef struct Progress {
     char label[48];
-    int64_t total;       /* units of work in the loop (steps, quenches, modes) */
-    double per_unit;     /* secondary rate factor, e.g. atoms per step (0: not printed) */
+    int64_t total;        /* units of work in the loop (steps, quenches, modes) */
+    double per_unit;      /* secondary rate factor, e.g. atoms per step (0: not printed) */
     const char *per_name; /* name of the secondary rate, e.g. "atom-steps" */
     double t0, t_last, interval;
     int64_t done;
@@ -135,8 +140,13 @@ const char *fmt_duration(double s, char *buf, size_t n);
 /* ---- counter-based RNG: Philox4x32-10 ----
  * A draw is a pure function of (seed, stream, id, counter), so the number an atom gets never
  * depends on which rank owns it or in what order atoms are visited. */
-enum { RNG_STREAM_POSITION = 1, RNG_STREAM_VELOCITY = 2, RNG_STREAM_SPECIES = 3,
-       RNG_STREAM_THERMOSTAT = 4, RNG_STREAM_TEST = 99 };
+enum {
+    RNG_STREAM_POSITION = 1,
+    RNG_STREAM_VELOCITY = 2,
+    RNG_STREAM_SPECIES = 3,
+    RNG_STREAM_THERMOSTAT = 4,
+    RNG_STREAM_TEST = 99
+};
 void rng_philox4x32(uint64_t key, uint64_t ctr_hi, uint64_t ctr_lo, uint32_t out[4]);
 /* Two independent uniforms in the open interval (0, 1). */
 void rng_uniform2(uint64_t seed, uint32_t stream, uint64_t id, uint64_t counter, double u[2]);
@@ -163,8 +173,12 @@ double timer_elapsed(TimerId t);
 void timer_start(TimerId t);
 void timer_stop(TimerId t);
 #else
-static inline void timer_start(TimerId t) { (void)t; }
-static inline void timer_stop(TimerId t) { (void)t; }
+static inline void timer_start(TimerId t) {
+    (void)t;
+}
+static inline void timer_stop(TimerId t) {
+    (void)t;
+}
 #endif
 /* Collective: prints per-phase min/avg/max over ranks and the share of TIMER_TOTAL; "other" is
  * the total minus the named phases. */

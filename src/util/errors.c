@@ -16,17 +16,28 @@ static char err_trace[TRACE_LEN];
 
 const char *basin_strerror(int code) {
     switch (code) {
-    case BASIN_OK: return "success";
-    case BASIN_ERR_CONFIG: return "invalid input";
-    case BASIN_ERR_IO: return "file error";
-    case BASIN_ERR_NOMEM: return "out of memory";
-    case BASIN_ERR_MPI: return "MPI error";
-    case BASIN_ERR_LIB: return "library error";
-    case BASIN_ERR_PHYSICS: return "physics error";
-    case BASIN_ERR_USAGE: return "usage error";
-    case BASIN_ERR_RANKS: return "bad rank count";
-    case BASIN_ERR_INTERNAL: return "internal error";
-    default: return "unknown error";
+    case BASIN_OK:
+        return "success";
+    case BASIN_ERR_CONFIG:
+        return "invalid input";
+    case BASIN_ERR_IO:
+        return "file error";
+    case BASIN_ERR_NOMEM:
+        return "out of memory";
+    case BASIN_ERR_MPI:
+        return "MPI error";
+    case BASIN_ERR_LIB:
+        return "library error";
+    case BASIN_ERR_PHYSICS:
+        return "physics error";
+    case BASIN_ERR_USAGE:
+        return "usage error";
+    case BASIN_ERR_RANKS:
+        return "bad rank count";
+    case BASIN_ERR_INTERNAL:
+        return "internal error";
+    default:
+        return "unknown error";
     }
 }
 
@@ -45,7 +56,9 @@ int basin_error(int code, const char *where, const char *key, const char *fmt, .
     return code;
 }
 
-const char *basin_error_message(void) { return err_msg; }
+const char *basin_error_message(void) {
+    return err_msg;
+}
 
 void basin_error_clear(void) {
     err_msg[0] = '\0';
@@ -103,8 +116,7 @@ int basin_error_report(int rc) {
     rc = basin_error_agree(rc);
     if (rc == 0) return BASIN_EXIT_OK;
     if (par_rank() == 0) {
-        fprintf(stderr, "basin: error: %s\n",
-                err_msg[0] ? err_msg : basin_strerror(rc));
+        fprintf(stderr, "basin: error: %s\n", err_msg[0] ? err_msg : basin_strerror(rc));
         const char *dbg = getenv("BASIN_DEBUG");
         if (dbg && *dbg && strcmp(dbg, "0") != 0 && err_trace[0]) fputs(err_trace, stderr);
         fflush(stderr);

@@ -8,8 +8,12 @@
 
 static int log_level = LOG_INFO;
 
-void log_set_level(int level) { log_level = level; }
-int log_get_level(void) { return log_level; }
+void log_set_level(int level) {
+    log_level = level;
+}
+int log_get_level(void) {
+    return log_level;
+}
 
 void log_msg(int level, const char *fmt, ...) {
     /* The NULL test also silences a GCC 12 -Wformat-overflow false positive under ASan. */
@@ -72,10 +76,9 @@ static void progress_print(Progress *p, double now) {
                  rate * p->per_unit, p->per_name, fmt_duration(el, b1, sizeof b1),
                  fmt_duration(eta, b2, sizeof b2));
     else
-        log_info("%s: %lld/%lld (%.1f%%)  %.3g/s  elapsed %s  ETA %s", p->label,
-                 (long long)p->done, (long long)p->total,
-                 p->total ? 100.0 * (double)p->done / (double)p->total : 100.0, rate,
-                 fmt_duration(el, b1, sizeof b1), fmt_duration(eta, b2, sizeof b2));
+        log_info("%s: %lld/%lld (%.1f%%)  %.3g/s  elapsed %s  ETA %s", p->label, (long long)p->done,
+                 (long long)p->total, p->total ? 100.0 * (double)p->done / (double)p->total : 100.0,
+                 rate, fmt_duration(el, b1, sizeof b1), fmt_duration(eta, b2, sizeof b2));
 }
 
 void progress_update(Progress *p, int64_t done) {

@@ -13,7 +13,9 @@ static MPI_Comm comm_stack[COMM_STACK];
 static int comm_top = -1;
 static MPI_Comm comm_owned = MPI_COMM_NULL;
 
-MPI_Comm par_comm(void) { return comm_top >= 0 ? comm_stack[comm_top] : MPI_COMM_WORLD; }
+MPI_Comm par_comm(void) {
+    return comm_top >= 0 ? comm_stack[comm_top] : MPI_COMM_WORLD;
+}
 
 void par_push_comm(MPI_Comm c) {
     if (comm_top + 1 >= COMM_STACK)
@@ -90,7 +92,15 @@ void par_min_d(double *buf, int n) {
 void par_sum_i64(int64_t *buf, int n) {
     MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT64_T, MPI_SUM, par_comm());
 }
-void par_max_i(int *buf, int n) { MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT, MPI_MAX, par_comm()); }
-void par_bcast_d(double *buf, int n, int root) { MPI_Bcast(buf, n, MPI_DOUBLE, root, par_comm()); }
-void par_barrier(void) { MPI_Barrier(par_comm()); }
-double par_wtime(void) { return MPI_Wtime(); }
+void par_max_i(int *buf, int n) {
+    MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_INT, MPI_MAX, par_comm());
+}
+void par_bcast_d(double *buf, int n, int root) {
+    MPI_Bcast(buf, n, MPI_DOUBLE, root, par_comm());
+}
+void par_barrier(void) {
+    MPI_Barrier(par_comm());
+}
+double par_wtime(void) {
+    return MPI_Wtime();
+}

@@ -38,7 +38,9 @@ void rng_philox4x32(uint64_t key, uint64_t ctr_hi, uint64_t ctr_lo, uint32_t out
 }
 
 /* 53 random bits mapped to the open interval (0, 1): log() in Box-Muller never sees 0. */
-static inline double to_open01(uint64_t x) { return ((double)(x >> 11) + 0.5) * 0x1.0p-53; }
+static inline double to_open01(uint64_t x) {
+    return ((double)(x >> 11) + 0.5) * 0x1.0p-53;
+}
 
 static void draw4(uint64_t seed, uint32_t stream, uint64_t id, uint64_t counter, uint32_t o[4]) {
     /* The stream is folded into the key, so streams are independent generators. */

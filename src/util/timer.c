@@ -10,21 +10,30 @@ static const char *t_name[TIMER_COUNT] = {"total",     "force",  "neighbour", "c
                                           "integrate", "output", "minimize",  "eigen"};
 
 void timer_reset_all(void) {
-    for (int i = 0; i < TIMER_COUNT; ++i) t_acc[i] = t_begin[i] = 0.0;
+    for (int i = 0; i < TIMER_COUNT; ++i)
+        t_acc[i] = t_begin[i] = 0.0;
 }
 
-double timer_elapsed(TimerId t) { return t_acc[t]; }
+double timer_elapsed(TimerId t) {
+    return t_acc[t];
+}
 
 #ifdef BASIN_TIMERS
-void timer_start(TimerId t) { t_begin[t] = par_wtime(); }
-void timer_stop(TimerId t) { t_acc[t] += par_wtime() - t_begin[t]; }
+void timer_start(TimerId t) {
+    t_begin[t] = par_wtime();
+}
+void timer_stop(TimerId t) {
+    t_acc[t] += par_wtime() - t_begin[t];
+}
 #endif
 
 void timer_report(const char *title) {
     double mn[TIMER_COUNT + 1], mx[TIMER_COUNT + 1], av[TIMER_COUNT + 1];
     double named = 0.0;
-    for (int i = 1; i < TIMER_COUNT; ++i) named += t_acc[i];
-    for (int i = 0; i < TIMER_COUNT; ++i) mn[i] = mx[i] = av[i] = t_acc[i];
+    for (int i = 1; i < TIMER_COUNT; ++i)
+        named += t_acc[i];
+    for (int i = 0; i < TIMER_COUNT; ++i)
+        mn[i] = mx[i] = av[i] = t_acc[i];
     mn[TIMER_COUNT] = mx[TIMER_COUNT] = av[TIMER_COUNT] = t_acc[TIMER_TOTAL] - named;
     par_min_d(mn, TIMER_COUNT + 1);
     par_max_d(mx, TIMER_COUNT + 1);

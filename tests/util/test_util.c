@@ -11,8 +11,7 @@ static void test_philox_known_answer(void) {
     /* Random123 known-answer test for philox4x32-10: key = 0, counter = 0. */
     uint32_t o[4];
     rng_philox4x32(0, 0, 0, o);
-    TCHECK(o[0] == 0x6627e8d5u && o[1] == 0xe169c58du && o[2] == 0xbc57ac4cu &&
-               o[3] == 0x9b00dbd8u,
+    TCHECK(o[0] == 0x6627e8d5u && o[1] == 0xe169c58du && o[2] == 0xbc57ac4cu && o[3] == 0x9b00dbd8u,
            "philox(0,0) = %08x %08x %08x %08x", o[0], o[1], o[2], o[3]);
 }
 
