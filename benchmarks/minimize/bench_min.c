@@ -9,7 +9,8 @@
  *     --equil S           NVT steps before the first sample (default 0)
  *     --samples K         thermal states r(t) to quench (default 1)
  *     --gap S             NVE steps between samples (default 2000 = 10 time units)
- *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec
+ *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec,
+ *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), ...
  *                         (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
@@ -58,6 +59,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     MinimizerKind k = MIN_FIRE;
     if (strncmp(name, "bitzek", 6) == 0) k = MIN_FIRE_BITZEK;
     if (strncmp(name, "sd", 2) == 0) k = MIN_SD;
+    if (strncmp(name, "lbfgs", 5) == 0) k = MIN_LBFGS;
     minimize_params_default(&v->p, k);
     v->p.fmax_tol = fmax;
     v->p.fnorm_tol = fnorm;
@@ -71,6 +73,12 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     if (strstr(name, "-dt05")) v->p.dt_max = 0.025;
     if (strstr(name, "-eta1")) v->p.newton_eta = 0.1;
     if (strstr(name, "-eta3")) v->p.newton_eta = 1e-3;
+    /* L-BFGS memory: lbfgs-m4, lbfgs-m16+newton, ... */
+    const char *mm = strstr(name, "-m");
+    if (k == MIN_LBFGS && mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2);
+    /* displacement cap: ...-dmax0.02 */
+    const char *dm = strstr(name, "-dmax");
+    if (dm) v->p.dmax = atof(dm + 5);
     return 0;
 }
 
@@ -281,12 +289,12 @@ int main(int argc, char **argv) {
                 }
             if (par_rank() == 0)
                 printf("%-22s sample %d evals %6lld iters %6lld cg %5lld newton %2lld fb %lld "
-                       "resets %4lld capped %lld %8.3f s Phi %.12f fmax %.3e fnorm %.3e "
+                       "resets %4lld capped %lld rb %lld %8.3f s Phi %.12f fmax %.3e fnorm %.3e "
                        "status %s dIS %.3e\n",
                        var[iv].name, smp, (long long)r.force_evals, (long long)r.iterations,
                        (long long)r.cg_iters, (long long)r.newton_steps, (long long)r.fallbacks,
-                       (long long)r.resets, (long long)r.capped, r.seconds, r.pe, r.fmax, r.fnorm,
-                       minimize_status_name(r.status), dmax);
+                       (long long)r.resets, (long long)r.capped, (long long)r.rebuilds, r.seconds,
+                       r.pe, r.fmax, r.fnorm, minimize_status_name(r.status), dmax);
             if (rc == 0 && prefix && iv == 0) {
                 char path[1024];
                 snprintf(path, sizeof(path), "%s%d.is.data", prefix, smp);

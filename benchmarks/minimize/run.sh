@@ -16,9 +16,11 @@
 #   4. thermal states: from that IS, velocities at 2T, NVE 2000 steps (equipartition gives ~T),
 #      then --states states 2000 steps (10 tau) apart, written as LAMMPS data files
 #   5. every state quenched to ||F||_2 < 1e-10 (LAMMPS's ftol, 2-norm) by basin FIRE 2.0,
-#      FIRE (Bitzek 2006), FIRE 2.0 + Newton finishing, and LAMMPS fire and cg (overlay)
+#      FIRE (Bitzek 2006), FIRE 2.0 + Newton finishing, L-BFGS, L-BFGS + Newton, and LAMMPS
+#      fire and cg (overlay)
 #   6. in-situ: the IS tracker every 20 steps (Delta t = 0.1) for --insitu samples from the
-#      same thermal start, plain FIRE 2.0 against FIRE 2.0 + Newton + previous-IS prediction
+#      same thermal start, plain FIRE 2.0, FIRE 2.0 + Newton + previous-IS prediction, plain
+#      L-BFGS and L-BFGS + Newton + prediction
 #   7. tables to work/summary.md; --record appends them to benchmarks/RESULTS.md
 # The machine load is printed with each block (the 2 cores are shared).
 set -euo pipefail
@@ -74,7 +76,7 @@ for n in $sizes; do
     tag="n${n}_T$t"
     echo "== 4-5. N=$n T=$t: $states states, basin quenches ($(load))"
     run "$WORK/ann$n.is.data" --temp "$t2" --nve 2000 --samples "$states" --gap 2000 \
-      --variants fire,bitzek,fire+newton --write "$WORK/${tag}_" | tee "$WORK/$tag.basin.log"
+      --variants fire,bitzek,fire+newton,lbfgs,lbfgs+newton --write "$WORK/${tag}_" | tee "$WORK/$tag.basin.log"
     if [ $lammps = 1 ]; then
       for ((k = 0; k < states; ++k)); do
         for style in fire cg; do
@@ -89,7 +91,7 @@ for n in $sizes; do
     if [ "$insitu" -gt 0 ]; then
       echo "== 6. N=$n T=$t: in-situ tracker, $insitu samples every 20 steps ($(load))"
       run "$WORK/ann$n.is.data" --temp "$t2" --nve 2000 --tracker --samples "$insitu" --gap 20 \
-        --variants fire,fire+newton+pred | tee "$WORK/$tag.insitu.log" | grep "^#"
+        --variants fire,fire+newton+pred,lbfgs,lbfgs+newton+pred | tee "$WORK/$tag.insitu.log" | grep "^#"
     fi
   done
 done

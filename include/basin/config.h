@@ -17,7 +17,7 @@
 #include "basin/model.h"
 
 typedef enum { THERMOSTAT_NHC = 0, THERMOSTAT_NONE = 1 } ThermostatKind;
-typedef enum { MIN_FIRE = 0, MIN_FIRE_BITZEK = 1, MIN_SD = 2 } MinimizerKind;
+typedef enum { MIN_FIRE = 0, MIN_FIRE_BITZEK = 1, MIN_SD = 2, MIN_LBFGS = 3 } MinimizerKind;
 /* which inherent structures is.h5 stores as particle frames (docs/formats.md) */
 typedef enum { IS_SNAPSHOTS_EVENTS = 0, IS_SNAPSHOTS_ALL = 1, IS_SNAPSHOTS_NONE = 2 } IsSnapshots;
 
@@ -59,7 +59,7 @@ typedef struct Config {
     /* [inherent] */
     int is_enabled;           /* inherent.enabled = true|false, default false */
     double is_every;          /* inherent.every (time units) > 0, default 0.1 */
-    MinimizerKind minimizer;  /* inherent.minimizer = fire | fire-bitzek | sd, default fire */
+    MinimizerKind minimizer;  /* inherent.minimizer = fire|fire-bitzek|sd|lbfgs, default fire */
     double fmax_tol;          /* inherent.fmax > 0, default 1e-9 */
     double event_threshold;   /* inherent.event_threshold > 0, default 1e-2 */
     int64_t max_iter;         /* inherent.max_iter >= 1, default 100000 */

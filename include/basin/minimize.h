@@ -30,7 +30,7 @@
 typedef enum { MIN_FINISH_NONE = 0, MIN_FINISH_NEWTON = 1 } MinFinish;
 
 typedef struct MinParams {
-    MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD (basin/config.h) */
+    MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD, MIN_LBFGS (config.h) */
 
     /* Convergence: every criterion with a tolerance > 0 must hold (at least one must be > 0). */
     double fmax_tol;   /* max_i |F_i| < fmax_tol (eps/sigma); config inherent.fmax */
@@ -54,6 +54,11 @@ typedef struct MinParams {
     /* steepest descent x += gamma F, gamma adapted (grows 1.2x, halves on an uphill step) */
     double sd_gamma0, sd_gamma_max; /* sigma^2 / eps */
 
+    /* L-BFGS: memory (pairs), and the inverse-Hessian scale of a step with empty memory (the
+     * first step and after a reset: p = lbfgs_h0 F, sigma^2 / eps; ~ 1 / lambda_max) */
+    int lbfgs_m;
+    double lbfgs_h0;
+
     /* finishing stage */
     MinFinish finish;
     double finish_fmax;      /* switch from FIRE/SD to the finisher below this max |F_i| */
@@ -69,7 +74,8 @@ typedef struct MinParams {
 typedef enum {
     MIN_CONVERGED = 0,
     MIN_MAX_ITER = 1, /* max_iter or max_evals reached */
-    MIN_STUCK = 2,    /* FIRE: more than n_neg_max consecutive uphill steps */
+    MIN_STUCK = 2,    /* FIRE: more than n_neg_max consecutive uphill steps; L-BFGS: two line
+                         searches in a row failed from an empty memory */
 } MinStatus;
 
 typedef struct MinResult {
@@ -80,7 +86,8 @@ typedef struct MinResult {
     int64_t newton_steps;    /* accepted outer Newton steps */
     int64_t cg_iters;        /* inner CG iterations (= Hessian-vector products) */
     int64_t rebuilds;        /* neighbour-list rebuilds during the minimisation */
-    int64_t resets;          /* FIRE: P <= 0 events (v set to zero) */
+    int64_t resets;          /* FIRE: P <= 0 events (v set to zero); L-BFGS: memory cleared
+                                (no descent or a failed line search; not counting rebuilds) */
     int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
     int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
     int64_t guess_used;      /* Newton steps that started from the prediction */
@@ -95,7 +102,8 @@ typedef struct MinResult {
  *     f_inc 1.1, f_dec 0.5, n_delay 20, n_neg_max 2000, halfstep_back 1, initial_delay 1
  *     (LAMMPS min_style fire defaults with dt = 0.005);
  *   FIRE Bitzek 2006: alpha_start 0.1, n_delay 5, halfstep_back 0, initial_delay 0, rest alike;
- *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3.
+ *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3;
+ *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3 (line search and reductions: src/minimize/lbfgs.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,
  * newton_precondition 1, guess_eta 0.1, log_every 0. */

@@ -57,6 +57,8 @@ int min_budget_spent(MinCtx *c);
  * threshold was reached; the driver starts the finisher). */
 int min_fire(MinCtx *c, int *outcome);
 int min_sd(MinCtx *c, int *outcome);
+/* L-BFGS (lbfgs.c); uses d->v for the search direction. */
+int min_lbfgs(MinCtx *c, int *outcome);
 /* The Newton-Krylov finisher: *outcome = STAGE_DONE when converged or budget spent,
  * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on. */
 int min_newton(MinCtx *c, int *outcome);

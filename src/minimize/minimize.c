@@ -54,6 +54,8 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     }
     p->sd_gamma0 = 1e-3;
     p->sd_gamma_max = 5e-3;
+    p->lbfgs_m = 8;
+    p->lbfgs_h0 = 1e-3;
     p->finish = MIN_FINISH_NONE;
     p->finish_fmax = 3e-3;
     p->newton_max_steps = 20;
@@ -77,7 +79,8 @@ int minimize_params_check(const MinParams *p) {
                            "no convergence criterion: fmax_tol = %g, "
                            "fnorm_tol = %g (one must be > 0)",
                            p->fmax_tol, p->fnorm_tol);
-    if (p->kind != MIN_FIRE && p->kind != MIN_FIRE_BITZEK && p->kind != MIN_SD)
+    if (p->kind != MIN_FIRE && p->kind != MIN_FIRE_BITZEK && p->kind != MIN_SD &&
+        p->kind != MIN_LBFGS)
         return basin_error(BASIN_ERR_CONFIG, w, "minimizer", "unknown kind %d", (int)p->kind);
     if (p->max_iter < 1)
         return basin_error(BASIN_ERR_CONFIG, w, "max_iter", "must be >= 1, got %lld",
@@ -104,6 +107,11 @@ int minimize_params_check(const MinParams *p) {
                            "need 0 < sd_gamma0 <= sd_gamma_max, got "
                            "%g, %g",
                            p->sd_gamma0, p->sd_gamma_max);
+    if (p->kind == MIN_LBFGS &&
+        (p->lbfgs_m < 1 || p->lbfgs_m > 32 || !(p->lbfgs_h0 > 0.0) || !isfinite(p->lbfgs_h0)))
+        return basin_error(BASIN_ERR_CONFIG, w, "lbfgs",
+                           "need 1 <= lbfgs_m <= 32 and lbfgs_h0 > 0, got %d, %g", p->lbfgs_m,
+                           p->lbfgs_h0);
     if (p->finish == MIN_FINISH_NEWTON &&
         (!(p->finish_fmax > 0.0) || p->newton_max_steps < 1 || p->newton_max_cg < 1 ||
          !(p->newton_eta > 0.0 && p->newton_eta < 1.0)))
@@ -290,6 +298,8 @@ static int run(MinCtx *cp) {
         int outcome = STAGE_DONE;
         if (p->kind == MIN_SD)
             BCHK(min_sd(&c, &outcome));
+        else if (p->kind == MIN_LBFGS)
+            BCHK(min_lbfgs(&c, &outcome));
         else
             BCHK(min_fire(&c, &outcome));
         if (outcome == STAGE_DONE) break;

@@ -294,7 +294,7 @@ static void test_bad_values(void) {
     BAD(BASE "[thermostat]\nchain = 11\n",
         "bad.ini:thermostat.chain: must be in [1, 10], got '11'");
     BAD(BASE "[inherent]\nminimizer = cg\n",
-        "bad.ini:inherent.minimizer: must be one of fire, fire-bitzek, sd, got 'cg'");
+        "bad.ini:inherent.minimizer: must be one of fire, fire-bitzek, sd, lbfgs, got 'cg'");
     BAD(BASE "[system]\noverlap_min = 1.5\n",
         "bad.ini:system.overlap_min: must be in (0, 1.2], got '1.5'");
     BAD(BASE "[system]\nseed = -1\n",
@@ -390,7 +390,7 @@ static void test_validate_programmatic(void) {
                        "built-in configuration:inherent.enabled: must be 0 or 1, got 'true'"),
            "%s", basin_error_message());
     config_defaults(&c);
-    c.minimizer = (MinimizerKind)3;
+    c.minimizer = (MinimizerKind)(MIN_LBFGS + 1);
     TCHECK(config_validate(&c) == BASIN_ERR_CONFIG &&
                !strcmp(basin_error_message(),
                        "built-in configuration:inherent.minimizer: is not a valid minimizer, got "
