@@ -28,21 +28,13 @@
 #include "text_priv.h"
 #include "../util/parallel.h"
 
-enum { MAX_TOKENS = 16 };
-
 /* Relative tolerance on box edges: LAMMPS writes 17 significant digits, so files it writes
  * for a cubic box have exactly equal edges; the slack only admits hand-made files whose
  * three edges were computed separately. */
 static const double BOX_RTOL = 1e-12;
 
 typedef struct Parser {
-    const char *path;
-    FILE *fp;
-    char *buf; /* current line (getline buffer) */
-    size_t cap;
-    int64_t line; /* 1-based number of the line in buf */
-    char *tok[MAX_TOKENS];
-    int ntok;
+    IoLines l;        /* path, file, current line and its tokens */
     char comment[64]; /* text after '#' of the current line, trimmed (section styles) */
     int pushed_back;  /* the current line is to be returned again by next_line() */
 } Parser;
@@ -56,14 +48,14 @@ static int perr(const Parser *p, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return io_line_error(p->path, p->line, "%s", what);
+    return io_line_error(p->l.path, p->l.line, "%s", what);
 }
 
 /* Split the current line into tokens, dropping the comment (kept in p->comment). */
 static void tokenize(Parser *p) {
-    p->ntok = 0;
+    p->l.ntok = 0;
     p->comment[0] = '\0';
-    char *hash = strchr(p->buf, '#');
+    char *hash = strchr(p->l.buf, '#');
     if (hash) {
         *hash = '\0';
         char *c = hash + 1;
@@ -74,15 +66,7 @@ static void tokenize(Parser *p) {
         while (k > 0 && isspace((unsigned char)p->comment[k - 1]))
             p->comment[--k] = '\0';
     }
-    char *save = NULL;
-    for (char *t = strtok_r(p->buf, " \t\r\n\f\v", &save); t;
-         t = strtok_r(NULL, " \t\r\n\f\v", &save)) {
-        if (p->ntok == MAX_TOKENS) {
-            p->ntok = MAX_TOKENS + 1; /* "too many": every caller checks an exact count */
-            return;
-        }
-        p->tok[p->ntok++] = t;
-    }
+    io_tokenize(&p->l, p->l.buf, " \t\r\n\f\v");
 }
 
 /* Next line that has tokens (blank and comment-only lines are skipped). Returns 1 with the
@@ -93,17 +77,10 @@ static int next_line(Parser *p) {
         return 1;
     }
     for (;;) {
-        errno = 0;
-        ssize_t len = getline(&p->buf, &p->cap, p->fp);
-        if (len < 0) {
-            if (ferror(p->fp)) return perr(p, "read error after this line: %s", strerror(errno));
-            return 0;
-        }
-        ++p->line;
-        if ((size_t)len != strlen(p->buf))
-            return perr(p, "NUL byte in a text file (binary or corrupted file?)");
+        const int got = io_getline(&p->l);
+        if (got <= 0) return got;
         tokenize(p);
-        if (p->ntok > 0) return 1;
+        if (p->l.ntok > 0) return 1;
     }
 }
 
@@ -115,8 +92,8 @@ static int is_number_token(const char *s) {
 static void section_name(const Parser *p, char *out, size_t n) {
     out[0] = '\0';
     size_t k = 0;
-    for (int i = 0; i < p->ntok && i < MAX_TOKENS; ++i)
-        k += (size_t)snprintf(out + k, k < n ? n - k : 0, "%s%s", i ? " " : "", p->tok[i]);
+    for (int i = 0; i < p->l.ntok && i < IO_MAX_TOKENS; ++i)
+        k += (size_t)snprintf(out + k, k < n ? n - k : 0, "%s%s", i ? " " : "", p->l.tok[i]);
 }
 
 typedef struct Header {
@@ -150,10 +127,10 @@ static const char *const zero_only_keywords[] = {"bonds",
 static int parse_header_line(Parser *p, Header *h) {
     char kw[96];
     static const char *const axes[3][2] = {{"xlo", "xhi"}, {"ylo", "yhi"}, {"zlo", "zhi"}};
-    if (p->ntok == 4) {
+    if (p->l.ntok == 4) {
         for (int a = 0; a < 3; ++a) {
-            if (strcmp(p->tok[2], axes[a][0]) || strcmp(p->tok[3], axes[a][1])) continue;
-            if (io_parse_double(p->tok[0], &h->lo[a]) || io_parse_double(p->tok[1], &h->hi[a]))
+            if (strcmp(p->l.tok[2], axes[a][0]) || strcmp(p->l.tok[3], axes[a][1])) continue;
+            if (io_parse_double(p->l.tok[0], &h->lo[a]) || io_parse_double(p->l.tok[1], &h->hi[a]))
                 return perr(p, "'%s %s' needs two finite numbers", axes[a][0], axes[a][1]);
             if (!(h->hi[a] > h->lo[a]))
                 return perr(p, "empty box: %s = %.17g is not above %s = %.17g", axes[a][1],
@@ -162,28 +139,28 @@ static int parse_header_line(Parser *p, Header *h) {
             return 0;
         }
     }
-    if (p->ntok == 6 && !strcmp(p->tok[3], "xy") && !strcmp(p->tok[4], "xz") &&
-        !strcmp(p->tok[5], "yz")) {
+    if (p->l.ntok == 6 && !strcmp(p->l.tok[3], "xy") && !strcmp(p->l.tok[4], "xz") &&
+        !strcmp(p->l.tok[5], "yz")) {
         for (int k = 0; k < 3; ++k) {
             double t;
-            if (io_parse_double(p->tok[k], &t)) return perr(p, "tilt factors must be numbers");
+            if (io_parse_double(p->l.tok[k], &t)) return perr(p, "tilt factors must be numbers");
             if (t != 0.0)
                 return perr(p,
                             "tilted (triclinic) box (%s = %s): basin supports a cubic "
                             "periodic box only",
-                            p->tok[3 + k], p->tok[k]);
+                            p->l.tok[3 + k], p->l.tok[k]);
         }
         return 0;
     }
     /* "<count> <keyword words>" */
     int64_t count = 0;
-    if (io_parse_i64(p->tok[0], &count))
-        return perr(p, "header line does not start with an integer count: '%s'", p->tok[0]);
+    if (io_parse_i64(p->l.tok[0], &count))
+        return perr(p, "header line does not start with an integer count: '%s'", p->l.tok[0]);
     size_t k = 0;
     kw[0] = '\0';
-    for (int i = 1; i < p->ntok && i < MAX_TOKENS; ++i)
+    for (int i = 1; i < p->l.ntok && i < IO_MAX_TOKENS; ++i)
         k += (size_t)snprintf(kw + k, k < sizeof kw ? sizeof kw - k : 0, "%s%s", i > 1 ? " " : "",
-                              p->tok[i]);
+                              p->l.tok[i]);
     if (!strcmp(kw, "atoms")) {
         if (count < 1) return perr(p, "number of atoms must be >= 1, got %lld", (long long)count);
         /* the broadcast counts are ints: 3N must fit */
@@ -248,7 +225,7 @@ static int read_section_body(Parser *p, const char *section, int64_t count, cons
                         "file ends after %lld of %lld %s lines of the %s section "
                         "(truncated file?)",
                         (long long)k, (long long)count, what, section);
-        if (!is_number_token(p->tok[0]))
+        if (!is_number_token(p->l.tok[0]))
             return perr(p, "%s section has %lld %s lines but the header says %lld %s", section,
                         (long long)k, what, (long long)count, count_name);
         BCHK(row(p, ctx));
@@ -257,7 +234,7 @@ static int read_section_body(Parser *p, const char *section, int64_t count, cons
     int rc = next_line(p);
     if (rc < 0) return rc;
     if (rc == 1) {
-        if (is_number_token(p->tok[0]))
+        if (is_number_token(p->l.tok[0]))
             return perr(p, "%s section has more than %lld %s lines (the header says %lld %s)",
                         section, (long long)count, what, (long long)count, count_name);
         p->pushed_back = 1;
@@ -284,44 +261,44 @@ static int take_id(Parser *p, const ReadState *s, const char *tok, int64_t *seen
     if (seen[id - 1])
         return perr(p, "duplicate atom id %lld in the %s section (first on line %lld)",
                     (long long)id, section, (long long)seen[id - 1]);
-    seen[id - 1] = p->line;
+    seen[id - 1] = p->l.line;
     *idx = id - 1;
     return 0;
 }
 
 static int row_atom(Parser *p, void *ctx) {
     ReadState *s = ctx;
-    if (p->ntok != 5 && p->ntok != 8)
+    if (p->l.ntok != 5 && p->l.ntok != 8)
         return perr(p,
                     "Atoms line has %d fields, expected 5 (id type x y z) or 8 (id type x y "
                     "z ix iy iz)",
-                    p->ntok > MAX_TOKENS ? MAX_TOKENS : p->ntok);
-    if (s->atom_fields == 0) s->atom_fields = p->ntok;
-    if (p->ntok != s->atom_fields)
+                    p->l.ntok > IO_MAX_TOKENS ? IO_MAX_TOKENS : p->l.ntok);
+    if (s->atom_fields == 0) s->atom_fields = p->l.ntok;
+    if (p->l.ntok != s->atom_fields)
         return perr(p,
                     "Atoms line has %d fields but earlier lines have %d (image flags on "
                     "some atoms only)",
-                    p->ntok, s->atom_fields);
+                    p->l.ntok, s->atom_fields);
     int64_t i;
-    BCHK(take_id(p, s, p->tok[0], s->atom_line, "Atoms", &i));
+    BCHK(take_id(p, s, p->l.tok[0], s->atom_line, "Atoms", &i));
     int64_t type;
-    if (io_parse_i64(p->tok[1], &type))
-        return perr(p, "atom type '%s' is not an integer", p->tok[1]);
+    if (io_parse_i64(p->l.tok[1], &type))
+        return perr(p, "atom type '%s' is not an integer", p->l.tok[1]);
     if (type < 1 || type > s->h.ntypes)
         return perr(p, "atom type %lld outside 1..%lld (the header's atom types)", (long long)type,
                     (long long)s->h.ntypes);
     s->d->species[i] = (int)(type - 1);
     for (int k = 0; k < 3; ++k) {
         double x;
-        if (io_parse_double(p->tok[2 + k], &x))
-            return perr(p, "coordinate '%s' is not a finite number", p->tok[2 + k]);
+        if (io_parse_double(p->l.tok[2 + k], &x))
+            return perr(p, "coordinate '%s' is not a finite number", p->l.tok[2 + k]);
         s->d->x[3 * i + k] = x - s->h.lo[k];
     }
-    if (p->ntok == 8) {
+    if (p->l.ntok == 8) {
         for (int k = 0; k < 3; ++k) {
             int64_t im;
-            if (io_parse_i64(p->tok[5 + k], &im) || im < INT32_MIN || im > INT32_MAX)
-                return perr(p, "image flag '%s' is not a 32-bit integer", p->tok[5 + k]);
+            if (io_parse_i64(p->l.tok[5 + k], &im) || im < INT32_MIN || im > INT32_MAX)
+                return perr(p, "image flag '%s' is not a 32-bit integer", p->l.tok[5 + k]);
             s->d->image[3 * i + k] = (int32_t)im;
         }
     }
@@ -330,15 +307,15 @@ static int row_atom(Parser *p, void *ctx) {
 
 static int row_velocity(Parser *p, void *ctx) {
     ReadState *s = ctx;
-    if (p->ntok != 4)
+    if (p->l.ntok != 4)
         return perr(p, "Velocities line has %d fields, expected 4 (id vx vy vz)",
-                    p->ntok > MAX_TOKENS ? MAX_TOKENS : p->ntok);
+                    p->l.ntok > IO_MAX_TOKENS ? IO_MAX_TOKENS : p->l.ntok);
     int64_t i;
-    BCHK(take_id(p, s, p->tok[0], s->vel_line, "Velocities", &i));
+    BCHK(take_id(p, s, p->l.tok[0], s->vel_line, "Velocities", &i));
     for (int k = 0; k < 3; ++k) {
         double v;
-        if (io_parse_double(p->tok[1 + k], &v))
-            return perr(p, "velocity '%s' is not a finite number", p->tok[1 + k]);
+        if (io_parse_double(p->l.tok[1 + k], &v))
+            return perr(p, "velocity '%s' is not a finite number", p->l.tok[1 + k]);
         s->d->v[3 * i + k] = v;
     }
     return 0;
@@ -346,13 +323,14 @@ static int row_velocity(Parser *p, void *ctx) {
 
 static int row_mass(Parser *p, void *ctx) {
     ReadState *s = ctx;
-    if (p->ntok != 2) return perr(p, "Masses line has %d fields, expected 2 (type mass)", p->ntok);
+    if (p->l.ntok != 2)
+        return perr(p, "Masses line has %d fields, expected 2 (type mass)", p->l.ntok);
     int64_t type;
     double m;
-    if (io_parse_i64(p->tok[0], &type) || type < 1 || type > s->h.ntypes)
-        return perr(p, "mass given for type '%s', outside 1..%lld", p->tok[0],
+    if (io_parse_i64(p->l.tok[0], &type) || type < 1 || type > s->h.ntypes)
+        return perr(p, "mass given for type '%s', outside 1..%lld", p->l.tok[0],
                     (long long)s->h.ntypes);
-    if (io_parse_double(p->tok[1], &m)) return perr(p, "mass '%s' is not a number", p->tok[1]);
+    if (io_parse_double(p->l.tok[1], &m)) return perr(p, "mass '%s' is not a number", p->l.tok[1]);
     /* basin's reduced units fix m = 1 for every particle (PHYSICS.md); a different mass
      * would silently change the dynamics */
     if (fabs(m - 1.0) > 1e-12)
@@ -375,7 +353,7 @@ static int parse_sections(Parser *p, ReadState *s) {
     /* header: lines that start with a number, until the first section keyword */
     int seen_section = 0;
     while ((rc = next_line(p)) == 1) {
-        if (!is_number_token(p->tok[0])) {
+        if (!is_number_token(p->l.tok[0])) {
             seen_section = 1;
             break;
         }
@@ -430,7 +408,7 @@ static int parse_sections(Parser *p, ReadState *s) {
     } while ((rc = next_line(p)) == 1);
     if (rc < 0) return rc;
     if (!have_atoms) {
-        p->line = 0;
+        p->l.line = 0;
         return perr(p, "no Atoms section");
     }
     return 0;
@@ -439,11 +417,11 @@ static int parse_sections(Parser *p, ReadState *s) {
 static int parse_file(Parser *p, LammpsData *d) {
     /* title line: any content, may be blank */
     errno = 0;
-    if (getline(&p->buf, &p->cap, p->fp) < 0) {
-        if (ferror(p->fp)) return perr(p, "read error: %s", strerror(errno));
+    if (getline(&p->l.buf, &p->l.cap, p->l.fp) < 0) {
+        if (ferror(p->l.fp)) return perr(p, "read error: %s", strerror(errno));
         return perr(p, "empty file (not a LAMMPS data file)");
     }
-    p->line = 1;
+    p->l.line = 1;
     ReadState s = {0};
     s.d = d;
     int rc = parse_sections(p, &s);
@@ -466,16 +444,16 @@ int lammps_data_read(const char *path, LammpsData *out) {
     int rc = 0;
     if (par_rank() == 0) {
         Parser p = {0};
-        p.path = path;
-        p.fp = fopen(path, "r");
-        if (!p.fp) {
+        p.l.path = path;
+        p.l.fp = fopen(path, "r");
+        if (!p.l.fp) {
             rc = basin_error(BASIN_ERR_IO, path, NULL, "cannot open LAMMPS data file: %s",
                              strerror(errno));
         } else {
             rc = parse_file(&p, out);
-            fclose(p.fp);
+            fclose(p.l.fp);
         }
-        free(p.buf);
+        free(p.l.buf);
         if (rc) lammps_data_free(out);
     }
     rc = basin_error_agree(rc);

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
 
 #include <mpi.h>
 
@@ -41,4 +43,32 @@ int io_line_error(const char *path, int64_t line, const char *fmt, ...) {
 int io_bcast_check(int mpi_rc, const char *what) {
     if (mpi_rc == MPI_SUCCESS) return 0;
     return basin_error(BASIN_ERR_MPI, NULL, NULL, "MPI_Bcast of %s failed (code %d)", what, mpi_rc);
+}
+
+int io_getline(IoLines *l) {
+    errno = 0;
+    const ssize_t len = getline(&l->buf, &l->cap, l->fp);
+    if (len < 0) {
+        if (ferror(l->fp))
+            return io_line_error(l->path, l->line, "read error after this line: %s",
+                                 strerror(errno));
+        return 0;
+    }
+    ++l->line;
+    if ((size_t)len != strlen(l->buf))
+        return io_line_error(l->path, l->line,
+                             "NUL byte in a text file (binary or corrupted file?)");
+    return 1;
+}
+
+void io_tokenize(IoLines *l, char *s, const char *delims) {
+    l->ntok = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s, delims, &save); t; t = strtok_r(NULL, delims, &save)) {
+        if (l->ntok == IO_MAX_TOKENS) {
+            l->ntok = IO_MAX_TOKENS + 1;
+            return;
+        }
+        l->tok[l->ntok++] = t;
+    }
 }

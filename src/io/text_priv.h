@@ -4,6 +4,7 @@
 #define BASIN_IO_TEXT_PRIV_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Whole-token number parsers: "1.5x" or "" are errors (-1), not 1.5 or 0. Doubles must be
  * finite; ERANGE on underflow still yields the subnormal or zero the text stood for. */
@@ -17,5 +18,24 @@ int io_line_error(const char *path, int64_t line, const char *fmt, ...)
 
 /* 0, or BASIN_ERR_MPI naming what an MPI_Bcast of the parsed data failed on. */
 int io_bcast_check(int mpi_rc, const char *what);
+
+/* A text file read line by line (getline buffer, 1-based line number for error lines) and the
+ * tokens of the current line, shared by the LAMMPS data and extended-XYZ readers. */
+enum { IO_MAX_TOKENS = 16 };
+typedef struct IoLines {
+    const char *path;
+    FILE *fp;
+    char *buf; /* current line (getline buffer), tokenised in place */
+    size_t cap;
+    int64_t line; /* 1-based number of the line in buf */
+    char *tok[IO_MAX_TOKENS];
+    int ntok; /* IO_MAX_TOKENS + 1: more than IO_MAX_TOKENS (callers check exact counts) */
+} IoLines;
+
+/* The next line into l->buf, with its line end. 1: a line, 0: end of file, < 0: a read error
+ * or a NUL byte (binary or corrupted file), reported with io_line_error(). */
+int io_getline(IoLines *l);
+/* Split s (inside l->buf) into l->tok at the characters of delims. */
+void io_tokenize(IoLines *l, char *s, const char *delims);
 
 #endif

@@ -29,8 +29,6 @@
 static const char PROPS_X[] = "species:S:1:pos:R:3:map_shift:I:3:id:I:1";
 static const char PROPS_XV[] = "species:S:1:pos:R:3:velo:R:3:map_shift:I:3:id:I:1";
 
-enum { MAX_TOKENS = 16 };
-
 struct XyzWriter {
     char *path;
     FILE *fp;   /* rank 0 only */
@@ -184,14 +182,8 @@ int xyz_write(const char *path, const XyzFrame *f, int append) {
 /* ---- reader ---- */
 
 typedef struct Reader {
-    const char *path;
-    FILE *fp;
-    char *buf; /* current line (getline buffer), tokenised in place */
-    size_t cap;
-    int64_t line; /* 1-based number of the line in buf */
-    int ended;    /* the line in buf ended with '\n' */
-    char *tok[MAX_TOKENS];
-    int ntok; /* MAX_TOKENS + 1: more than MAX_TOKENS */
+    IoLines l; /* path, file, current line (tokenised in place) and its tokens */
+    int ended; /* the line in buf ended with '\n' */
 } Reader;
 
 static int rerr(const Reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -203,37 +195,22 @@ static int rerr(const Reader *r, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    return io_line_error(r->path, r->line, "%s", what);
+    return io_line_error(r->l.path, r->l.line, "%s", what);
 }
 
-/* Next line into r->buf (without its '\n'). 1: a line, 0: end of file, < 0: error. */
+/* Next line into r->l.buf (without its '\n'). 1: a line, 0: end of file, < 0: error. */
 static int read_line(Reader *r) {
-    errno = 0;
-    ssize_t len = getline(&r->buf, &r->cap, r->fp);
-    if (len < 0) {
-        if (ferror(r->fp)) return rerr(r, "read error after this line: %s", strerror(errno));
-        return 0;
-    }
-    ++r->line;
-    if ((size_t)len != strlen(r->buf))
-        return rerr(r, "NUL byte in a text file (binary or corrupted file?)");
-    r->ended = len > 0 && r->buf[len - 1] == '\n';
-    if (r->ended) r->buf[--len] = '\0';
-    if (len > 0 && r->buf[len - 1] == '\r') r->buf[--len] = '\0';
+    const int got = io_getline(&r->l);
+    if (got <= 0) return got;
+    size_t len = strlen(r->l.buf);
+    r->ended = len > 0 && r->l.buf[len - 1] == '\n';
+    if (r->ended) r->l.buf[--len] = '\0';
+    if (len > 0 && r->l.buf[len - 1] == '\r') r->l.buf[--len] = '\0';
     return 1;
 }
 
 static void tokenize(Reader *r) {
-    r->ntok = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(r->buf, " \t\r\f\v", &save); t;
-         t = strtok_r(NULL, " \t\r\f\v", &save)) {
-        if (r->ntok == MAX_TOKENS) {
-            r->ntok = MAX_TOKENS + 1; /* "too many": every caller checks an exact count */
-            return;
-        }
-        r->tok[r->ntok++] = t;
-    }
+    io_tokenize(&r->l, r->l.buf, " \t\r\f\v");
 }
 
 /* Up to `max` whitespace-separated numbers of a quoted value; returns how many (max + 1: more),
@@ -320,7 +297,7 @@ static int parse_comment(const Reader *r, Comment *c) {
     memset(c, 0, sizeof *c);
     c->step = -1;
     c->time = NAN;
-    const char *s = r->buf;
+    const char *s = r->l.buf;
     for (;;) {
         while (isspace((unsigned char)*s))
             ++s;
@@ -384,29 +361,30 @@ static int parse_atom(Reader *r, const Comment *c, int64_t n, XyzData *d, int64_
      * complaining about its field count or a number cut short */
     if (!r->ended) return rerr(r, "the last line is not terminated (truncated file?)");
     const int want = c->velo ? 11 : 8;
-    if (r->ntok != want)
+    if (r->l.ntok != want)
         return rerr(r, "atom line has %d fields, expected %d (%s)",
-                    r->ntok > MAX_TOKENS ? MAX_TOKENS : r->ntok, want,
+                    r->l.ntok > IO_MAX_TOKENS ? IO_MAX_TOKENS : r->l.ntok, want,
                     c->velo ? "type x y z vx vy vz ix iy iz id" : "type x y z ix iy iz id");
     int64_t id, type;
-    if (io_parse_i64(r->tok[want - 1], &id) || id < 1 || id > n)
-        return rerr(r, "atom id '%s' is not an integer in 1..%lld", r->tok[want - 1], (long long)n);
+    if (io_parse_i64(r->l.tok[want - 1], &id) || id < 1 || id > n)
+        return rerr(r, "atom id '%s' is not an integer in 1..%lld", r->l.tok[want - 1],
+                    (long long)n);
     if (seen[id - 1])
         return rerr(r, "duplicate atom id %lld (first on line %lld)", (long long)id,
                     (long long)seen[id - 1]);
-    seen[id - 1] = r->line;
+    seen[id - 1] = r->l.line;
     const int64_t i = id - 1;
-    if (io_parse_i64(r->tok[0], &type) || type < 1 || type > MODEL_MAX_SPECIES)
+    if (io_parse_i64(r->l.tok[0], &type) || type < 1 || type > MODEL_MAX_SPECIES)
         return rerr(r, "species '%s' is not an atom type 1..%d (basin writes LAMMPS type numbers)",
-                    r->tok[0], MODEL_MAX_SPECIES);
+                    r->l.tok[0], MODEL_MAX_SPECIES);
     d->species[i] = (int)(type - 1);
     if ((int)type > d->ntypes) d->ntypes = (int)type;
     for (int k = 0; k < 3; ++k) {
-        if (io_parse_double(r->tok[1 + k], &d->x[3 * i + k]))
-            return rerr(r, "coordinate '%s' is not a finite number", r->tok[1 + k]);
-        if (c->velo && io_parse_double(r->tok[4 + k], &d->v[3 * i + k]))
-            return rerr(r, "velocity '%s' is not a finite number", r->tok[4 + k]);
-        const char *t = r->tok[want - 4 + k];
+        if (io_parse_double(r->l.tok[1 + k], &d->x[3 * i + k]))
+            return rerr(r, "coordinate '%s' is not a finite number", r->l.tok[1 + k]);
+        if (c->velo && io_parse_double(r->l.tok[4 + k], &d->v[3 * i + k]))
+            return rerr(r, "velocity '%s' is not a finite number", r->l.tok[4 + k]);
+        const char *t = r->l.tok[want - 4 + k];
         int64_t im;
         if (io_parse_i64(t, &im) || im < INT32_MIN || im > INT32_MAX)
             return rerr(r, "map_shift '%s' is not a 32-bit integer", t);
@@ -418,11 +396,11 @@ static int parse_atom(Reader *r, const Comment *c, int64_t n, XyzData *d, int64_
 /* One frame whose atom-count line is the current (tokenised) line. */
 static int parse_frame(Reader *r, int64_t frame, XyzData *d, int64_t **seen, int64_t *seen_n) {
     int64_t n;
-    if (r->ntok != 1 || io_parse_i64(r->tok[0], &n) || n < 1)
+    if (r->l.ntok != 1 || io_parse_i64(r->l.tok[0], &n) || n < 1)
         return rerr(r,
                     "expected the atom count of frame %lld (a line with one integer >= 1), "
                     "got '%s'%s",
-                    (long long)frame, r->tok[0], r->ntok > 1 ? " ..." : "");
+                    (long long)frame, r->l.tok[0], r->l.ntok > 1 ? " ..." : "");
     if (n > INT_MAX / 3) /* the broadcast counts are int */
         return rerr(r, "%lld atoms: basin reads at most %d per frame", (long long)n, INT_MAX / 3);
     int rc = read_line(r);
@@ -465,12 +443,12 @@ static int parse_file(Reader *r, int64_t want, XyzData *out, int64_t *nframes) {
     int rc = 0;
     while ((rc = read_line(r)) == 1) {
         tokenize(r);
-        if (r->ntok == 0) {
+        if (r->l.ntok == 0) {
             /* blank lines may end the file; anywhere else they would hide the frames after them
              * from readers that stop at the first blank line (ASE) */
             while ((rc = read_line(r)) == 1) {
                 tokenize(r);
-                if (r->ntok > 0) {
+                if (r->l.ntok > 0) {
                     rc = rerr(r, "a blank line precedes this line (frames must follow each "
                                  "other directly)");
                     break;
@@ -491,11 +469,11 @@ static int parse_file(Reader *r, int64_t want, XyzData *out, int64_t *nframes) {
     if (rc < 0) return rc;
     *nframes = nf;
     if (nf == 0) {
-        r->line = 0;
+        r->l.line = 0;
         return rerr(r, "no frames (empty file)");
     }
     if (want >= nf)
-        return basin_error(BASIN_ERR_CONFIG, r->path, NULL,
+        return basin_error(BASIN_ERR_CONFIG, r->l.path, NULL,
                            "frame %lld out of range: the file has %lld frame(s), 0..%lld",
                            (long long)want, (long long)nf, (long long)nf - 1);
     return 0;
@@ -516,15 +494,15 @@ int xyz_read(const char *path, int64_t frame, XyzData *out, int64_t *nframes) {
     int rc = 0;
     if (par_rank() == 0) {
         Reader r = {0};
-        r.path = path;
-        r.fp = fopen(path, "r");
-        if (!r.fp) {
+        r.l.path = path;
+        r.l.fp = fopen(path, "r");
+        if (!r.l.fp) {
             rc = basin_error(BASIN_ERR_IO, path, NULL, "cannot open: %s", strerror(errno));
         } else {
             rc = parse_file(&r, frame, out, &nf);
-            fclose(r.fp);
+            fclose(r.l.fp);
         }
-        free(r.buf);
+        free(r.l.buf);
         if (rc) xyz_free(out);
     }
     rc = basin_error_agree(rc);
