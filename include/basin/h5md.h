@@ -20,6 +20,7 @@
 #ifndef BASIN_H5MD_H
 #define BASIN_H5MD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "basin/domain.h"

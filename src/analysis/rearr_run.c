@@ -29,12 +29,13 @@
 #include "basin/analysis.h"
 #include "basin/config.h"
 #include "basin/h5md.h"
+#include "basin/is_format.h"
 #include "basin/util.h"
 
 /* ids per gather round of the field file: 4096 x 7 doubles = 229 kB on every rank */
 enum { FIELD_CHUNK = 4096, FIELD_COLS = 7 };
 
-static const char *const inherent_group = "/inherent";
+static const char *const inherent_group = IS_TABLE_GROUP;
 
 void analysis_rearr_options_default(RearrOptions *o) {
     memset(o, 0, sizeof *o);
@@ -55,34 +56,21 @@ void analysis_rearr_result_free(RearrResult *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* The columns of /inherent that the analysis reads (all written by the tracker). */
-enum {
-    C_STEP,
-    C_TIME,
-    C_INDEX,
-    C_PHI,
-    C_DR,
-    C_DPHI,
-    C_NREARR,
-    C_DRMAX,
-    C_DRMAXID,
-    C_DR0,
-    C_DPHI0,
-    C_CONVERGED,
-    C_FRAME,
-    NCOL
-};
-static const char *const col_names[NCOL] = {"step",  "time",      "index",  "phi",       "dr",
-                                            "dphi",  "n_rearr",   "dr_max", "dr_max_id", "dr0",
-                                            "dphi0", "converged", "frame"};
+/* The columns of /inherent that the analysis reads (all written by the tracker); Table.c is
+ * indexed by IsColumnId, the columns not read stay NULL. */
+static const IsColumnId used_cols[] = {
+    IS_COL_STEP,  IS_COL_TIME,      IS_COL_INDEX, IS_COL_PHI,      IS_COL_DR,
+    IS_COL_DPHI,  IS_COL_NREARR,    IS_COL_DRMAX, IS_COL_DRMAX_ID, IS_COL_DR0,
+    IS_COL_DPHI0, IS_COL_CONVERGED, IS_COL_FRAME};
+enum { NUSED = sizeof used_cols / sizeof used_cols[0] };
 
 typedef struct Table {
     int64_t n;
-    double *c[NCOL];
+    double *c[IS_NCOLS];
 } Table;
 
 static void table_free(Table *t) {
-    for (int k = 0; k < NCOL; ++k)
+    for (int k = 0; k < IS_NCOLS; ++k)
         free(t->c[k]);
     memset(t, 0, sizeof *t);
 }
@@ -92,9 +80,10 @@ static void table_free(Table *t) {
 static int table_read(H5md *h, const char *path, Table *t) {
     memset(t, 0, sizeof *t);
     int64_t n = INT64_MAX;
-    for (int k = 0; k < NCOL; ++k) {
+    for (int k = 0; k < NUSED; ++k) {
+        const IsColumnId col = used_cols[k];
         int64_t nk = 0;
-        int rc = h5md_table_read(h, inherent_group, col_names[k], &t->c[k], &nk);
+        int rc = h5md_table_read(h, inherent_group, is_columns[col].name, &t->c[col], &nk);
         if (rc && k == 0) {
             /* no step column: there is no table at all; name the likely cause */
             table_free(t);
@@ -120,7 +109,7 @@ static int pick_threshold(H5md *h, const char *path, const RearrOptions *o, Rear
         return 0;
     }
     double v = NAN;
-    if (h5md_table_attr_read(h, inherent_group, "event_threshold", &v) == 0 && v > 0.0) {
+    if (h5md_table_attr_read(h, inherent_group, IS_ATTR_EVENT_THRESHOLD, &v) == 0 && v > 0.0) {
         r->threshold = v;
         r->threshold_from = 1;
         return 0;
@@ -303,11 +292,11 @@ static void print_catalogue(FILE *fp, const H5md *h, const char *is_path, const 
     for (int64_t e = 0; e < r->nevents; ++e) {
         const int64_t k = r->event_row[e];
         fprintf(fp, "%7lld %7lld %12.6g %11lld %12.6g %12.6g %10.5g %12.6g %9lld %6lld %6lld\n",
-                (long long)(e + 1), (long long)t->c[C_INDEX][k], t->c[C_TIME][k],
-                (long long)t->c[C_STEP][k], t->c[C_DR][k], t->c[C_DPHI][k], t->c[C_NREARR][k],
-                t->c[C_DRMAX][k], (long long)t->c[C_DRMAXID][k],
-                k > 0 ? (long long)find_frame(h, (int64_t)t->c[C_STEP][k - 1]) : -1LL,
-                (long long)find_frame(h, (int64_t)t->c[C_STEP][k]));
+                (long long)(e + 1), (long long)t->c[IS_COL_INDEX][k], t->c[IS_COL_TIME][k],
+                (long long)t->c[IS_COL_STEP][k], t->c[IS_COL_DR][k], t->c[IS_COL_DPHI][k],
+                t->c[IS_COL_NREARR][k], t->c[IS_COL_DRMAX][k], (long long)t->c[IS_COL_DRMAX_ID][k],
+                k > 0 ? (long long)find_frame(h, (int64_t)t->c[IS_COL_STEP][k - 1]) : -1LL,
+                (long long)find_frame(h, (int64_t)t->c[IS_COL_STEP][k]));
     }
 }
 
@@ -331,8 +320,8 @@ static void print_profile_head(FILE *fp, const char *prefix, const Table *t, con
             "|dr_1| = %.6g\n"
             "%sfar field |dr_i|/|dr_1| ~ r^-a: a = %.4f +- %.4f (fit over %d bins, "
             "%.4g <= r_mean <= %.4g; r_max = L/2 = %.4g)\n",
-            prefix, (long long)r->event, (long long)t->c[C_INDEX][k], t->c[C_TIME][k],
-            (long long)t->c[C_STEP][k], (long long)r->frame_before, (long long)r->frame_after,
+            prefix, (long long)r->event, (long long)t->c[IS_COL_INDEX][k], t->c[IS_COL_TIME][k],
+            (long long)t->c[IS_COL_STEP][k], (long long)r->frame_before, (long long)r->frame_after,
             prefix, r->field.norm, r->field.n_rearr, (long long)p->center_id, p->center_disp,
             prefix, p->a, p->a_err, p->fit_bins, p->fit_rmin, p->fit_rmax, p->r_max);
 }
@@ -424,7 +413,7 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
     BCHK(table_read(h, is_path, t));
     BCHK(pick_threshold(h, is_path, o, r));
     double every = NAN;
-    if (h5md_table_attr_read(h, inherent_group, "every", &every) != 0) basin_error_clear();
+    if (h5md_table_attr_read(h, inherent_group, IS_ATTR_EVERY, &every) != 0) basin_error_clear();
     r->every = every;
     r->natoms = h5md_natoms(h);
     r->samples = t->n;
@@ -438,20 +427,20 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
 
     /* the catalogue: rows above the threshold; rows never differ between ranks */
     int64_t nev = 0;
-    analysis_rearr_verdict(t->n, t->c[C_DR], r->threshold, NULL, &nev);
+    analysis_rearr_verdict(t->n, t->c[IS_COL_DR], r->threshold, NULL, &nev);
     BCHK(basin_error_agree(BALLOC(r->event_row, nev)));
     for (int64_t k = 0; k < t->n; ++k) {
-        if (t->c[C_DR][k] > r->threshold) r->event_row[r->nevents++] = k;
-        if (t->c[C_CONVERGED][k] == 0.0) ++r->unconverged;
+        if (t->c[IS_COL_DR][k] > r->threshold) r->event_row[r->nevents++] = k;
+        if (t->c[IS_COL_CONVERGED][k] == 0.0) ++r->unconverged;
     }
     const IsSeries s = {.n = t->n,
-                        .time = t->c[C_TIME],
-                        .phi = t->c[C_PHI],
-                        .dr = t->c[C_DR],
-                        .dphi = t->c[C_DPHI],
-                        .n_rearr = t->c[C_NREARR],
-                        .dr0 = t->c[C_DR0],
-                        .dphi0 = t->c[C_DPHI0]};
+                        .time = t->c[IS_COL_TIME],
+                        .phi = t->c[IS_COL_PHI],
+                        .dr = t->c[IS_COL_DR],
+                        .dphi = t->c[IS_COL_DPHI],
+                        .n_rearr = t->c[IS_COL_NREARR],
+                        .dr0 = t->c[IS_COL_DR0],
+                        .dphi0 = t->c[IS_COL_DPHI0]};
     char *summary = NULL;
     rc = 0;
     if (par_rank() == 0)
@@ -472,12 +461,12 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
         /* The IS before an event is stored when the event is found, after the previous row
          * was written: that row's frame column may say -1 although its snapshot exists. Frames
          * are identified by their MD step instead (steps are unique and increasing). */
-        r->frame_before = k > 0 ? find_frame(h, (int64_t)t->c[C_STEP][k - 1]) : -1;
-        r->frame_after = find_frame(h, (int64_t)t->c[C_STEP][k]);
-        rc = check_snapshot(h, is_path, r->frame_before, k > 0 ? (int64_t)t->c[C_STEP][k - 1] : -1,
-                            "before", o->event);
+        r->frame_before = k > 0 ? find_frame(h, (int64_t)t->c[IS_COL_STEP][k - 1]) : -1;
+        r->frame_after = find_frame(h, (int64_t)t->c[IS_COL_STEP][k]);
+        rc = check_snapshot(h, is_path, r->frame_before,
+                            k > 0 ? (int64_t)t->c[IS_COL_STEP][k - 1] : -1, "before", o->event);
         if (rc == 0)
-            rc = check_snapshot(h, is_path, r->frame_after, (int64_t)t->c[C_STEP][k], "after",
+            rc = check_snapshot(h, is_path, r->frame_after, (int64_t)t->c[IS_COL_STEP][k], "after",
                                 o->event);
         rc = basin_error_agree(rc);
     }
@@ -518,7 +507,7 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
             r->L = Lb;
             analysis_min_image_diff(nb, xa, xb, Lb, d);
             analysis_disp_stats(lo, nb, d, &r->field);
-            const double dr = t->c[C_DR][k];
+            const double dr = t->c[IS_COL_DR][k];
             if (fabs(r->field.norm - dr) > 1e-6 * fmax(1.0, dr))
                 log_warn("%s: event %lld: |dr_IS| from the snapshots %.10g differs from the "
                          "table's %.10g",

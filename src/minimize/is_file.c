@@ -17,56 +17,9 @@
 #include <string.h>
 
 #include "basin/h5md.h"
+#include "basin/is_format.h"
 #include "basin/minimize.h"
 #include "basin/util.h"
-
-enum {
-    C_STEP,
-    C_TIME,
-    C_INDEX,
-    C_PHI,
-    C_DR,
-    C_DPHI,
-    C_NREARR,
-    C_DRMAX,
-    C_DRMAX_ID,
-    C_DR0,
-    C_DPHI0,
-    C_EVENT,
-    C_CONVERGED,
-    C_ITER,
-    C_EVALS,
-    C_FMAX,
-    C_FNORM,
-    C_SECONDS,
-    C_FRAME,
-    NCOLS
-};
-
-static const H5mdColumn COLUMNS[NCOLS] = {
-    [C_STEP] = {"step", H5MD_COL_I64, "MD step of the configuration r(t) that was quenched"},
-    [C_TIME] = {"time", H5MD_COL_F64, "t = step * dt (tau)"},
-    [C_INDEX] = {"index", H5MD_COL_I64, "sample number, 0 for the first"},
-    [C_PHI] = {"phi", H5MD_COL_F64, "Phi_IS(t), total potential energy of the IS (epsilon)"},
-    [C_DR] = {"dr", H5MD_COL_F64,
-              "|Delta r_IS| = |r_IS(t) - r_IS(t - Dt)| (sigma, minimum image; 0 for the first)"},
-    [C_DPHI] = {"dphi", H5MD_COL_F64, "|Phi_IS(t) - Phi_IS(t - Dt)| (epsilon)"},
-    [C_NREARR] = {"n_rearr", H5MD_COL_F64,
-                  "N_rearr = (sum_i |d_i|^2)^2 / sum_i |d_i|^4 of Delta r_IS (PHYSICS.md Eq. 7)"},
-    [C_DRMAX] = {"dr_max", H5MD_COL_F64, "max_i |Delta r_IS,i| (sigma)"},
-    [C_DRMAX_ID] = {"dr_max_id", H5MD_COL_I64, "id of that particle (-1 for the first sample)"},
-    [C_DR0] = {"dr0", H5MD_COL_F64, "|r_IS(t) - r_IS(0)| (sigma)"},
-    [C_DPHI0] = {"dphi0", H5MD_COL_F64, "Phi_IS(t) - Phi_IS(0) (epsilon)"},
-    [C_EVENT] = {"event", H5MD_COL_I64, "1 if dr > event_threshold"},
-    [C_CONVERGED] = {"converged", H5MD_COL_I64, "1 if the quench met its tolerance"},
-    [C_ITER] = {"iterations", H5MD_COL_I64, "minimiser iterations of the quench"},
-    [C_EVALS] = {"force_evals", H5MD_COL_I64, "force evaluations of the quench"},
-    [C_FMAX] = {"fmax", H5MD_COL_F64, "final max_i |F_i| (epsilon/sigma)"},
-    [C_FNORM] = {"fnorm", H5MD_COL_F64, "final ||F||_2 (epsilon/sigma)"},
-    [C_SECONDS] = {"seconds", H5MD_COL_F64, "wall time of the sample (s)"},
-    [C_FRAME] = {"frame", H5MD_COL_I64,
-                 "frame of /particles/trajectory holding this IS (-1: not stored)"},
-};
 
 struct IsFile {
     H5md *h;
@@ -80,8 +33,6 @@ struct IsFile {
     double L;
 };
 
-static const char *const GROUP = "/inherent";
-
 static int alloc_ids(IsFile *f, int64_t natoms) {
     idblock_range(natoms, par_rank(), par_size(), &f->lo, &f->hi);
     BCHK(BALLOC(f->ids, f->hi - f->lo + 1));
@@ -91,9 +42,9 @@ static int alloc_ids(IsFile *f, int64_t natoms) {
 }
 
 static int write_attrs(IsFile *f, const Config *c) {
-    BCHK(h5md_table_attr_write(f->h, "event_threshold", c->event_threshold));
-    BCHK(h5md_table_attr_write(f->h, "every", c->is_every));
-    BCHK(h5md_table_attr_write(f->h, "fmax_tol", c->fmax_tol));
+    BCHK(h5md_table_attr_write(f->h, IS_ATTR_EVENT_THRESHOLD, c->event_threshold));
+    BCHK(h5md_table_attr_write(f->h, IS_ATTR_EVERY, c->is_every));
+    BCHK(h5md_table_attr_write(f->h, IS_ATTR_FMAX_TOL, c->fmax_tol));
     return 0;
 }
 
@@ -108,7 +59,7 @@ int is_file_create(const char *path, const H5mdMeta *meta, const Domain *md, con
     f->prev_frame = -1;
     f->L = md->L;
     if ((rc = h5md_create_domain(path, meta, md, 0, &f->h))) goto fail;
-    if ((rc = h5md_table_create(f->h, GROUP, NCOLS, COLUMNS))) goto fail;
+    if ((rc = h5md_table_create(f->h, IS_TABLE_GROUP, IS_NCOLS, is_columns))) goto fail;
     if ((rc = write_attrs(f, c))) goto fail;
     *out = f;
     return 0;
@@ -136,13 +87,13 @@ int is_file_open_append(const char *path, const Config *c, int64_t natoms, doubl
                                            (long long)h5md_natoms(f->h), (long long)natoms));
         goto fail;
     }
-    if ((rc = h5md_table_open(f->h, GROUP, NCOLS, COLUMNS, last_step))) goto fail;
+    if ((rc = h5md_table_open(f->h, IS_TABLE_GROUP, IS_NCOLS, is_columns, last_step))) goto fail;
     if ((rc = write_attrs(f, c))) goto fail;
     /* the previous sample, as the next one needs it */
-    rc = h5md_table_read(f->h, GROUP, "step", &step, &n);
-    if (!rc) rc = h5md_table_read(f->h, GROUP, "time", &time, &n2);
-    if (!rc) rc = h5md_table_read(f->h, GROUP, "phi", &phi, &n2);
-    if (!rc) rc = h5md_table_read(f->h, GROUP, "frame", &frame, &n2);
+    rc = h5md_table_read(f->h, IS_TABLE_GROUP, is_columns[IS_COL_STEP].name, &step, &n);
+    if (!rc) rc = h5md_table_read(f->h, IS_TABLE_GROUP, is_columns[IS_COL_TIME].name, &time, &n2);
+    if (!rc) rc = h5md_table_read(f->h, IS_TABLE_GROUP, is_columns[IS_COL_PHI].name, &phi, &n2);
+    if (!rc) rc = h5md_table_read(f->h, IS_TABLE_GROUP, is_columns[IS_COL_FRAME].name, &frame, &n2);
     if (rc) goto fail;
     if (n > 0) {
         f->have_prev = 1;
@@ -200,26 +151,26 @@ int is_file_record(IsFile *f, const IsTracker *t, const IsRecord *r) {
         BCHK(append_snapshot(f, f->prev_step, f->prev_time, f->prev_phi, prev, &pf));
     }
     if (store) BCHK(append_snapshot(f, r->step, r->time, r->phi, is_tracker_positions(t), &frame));
-    double row[NCOLS] = {
-        [C_STEP] = (double)r->step,
-        [C_TIME] = r->time,
-        [C_INDEX] = (double)r->index,
-        [C_PHI] = r->phi,
-        [C_DR] = r->dr,
-        [C_DPHI] = r->dphi,
-        [C_NREARR] = r->n_rearr,
-        [C_DRMAX] = r->dr_max,
-        [C_DRMAX_ID] = (double)r->dr_max_id,
-        [C_DR0] = r->dr0,
-        [C_DPHI0] = r->dphi0,
-        [C_EVENT] = r->event,
-        [C_CONVERGED] = r->converged,
-        [C_ITER] = (double)r->iterations,
-        [C_EVALS] = (double)r->force_evals,
-        [C_FMAX] = r->fmax,
-        [C_FNORM] = r->fnorm,
-        [C_SECONDS] = r->seconds,
-        [C_FRAME] = (double)frame,
+    double row[IS_NCOLS] = {
+        [IS_COL_STEP] = (double)r->step,
+        [IS_COL_TIME] = r->time,
+        [IS_COL_INDEX] = (double)r->index,
+        [IS_COL_PHI] = r->phi,
+        [IS_COL_DR] = r->dr,
+        [IS_COL_DPHI] = r->dphi,
+        [IS_COL_NREARR] = r->n_rearr,
+        [IS_COL_DRMAX] = r->dr_max,
+        [IS_COL_DRMAX_ID] = (double)r->dr_max_id,
+        [IS_COL_DR0] = r->dr0,
+        [IS_COL_DPHI0] = r->dphi0,
+        [IS_COL_EVENT] = r->event,
+        [IS_COL_CONVERGED] = r->converged,
+        [IS_COL_ITER] = (double)r->iterations,
+        [IS_COL_EVALS] = (double)r->force_evals,
+        [IS_COL_FMAX] = r->fmax,
+        [IS_COL_FNORM] = r->fnorm,
+        [IS_COL_SECONDS] = r->seconds,
+        [IS_COL_FRAME] = (double)frame,
     };
     BCHK(h5md_table_append(f->h, row));
     f->have_prev = 1;
