@@ -517,6 +517,22 @@ static int restore(Run *r, Ckpt *ck) {
     return 0;
 }
 
+/* The quench the tracker runs for inherent.minimizer (is_tracker.c adds Newton finishing and
+ * the previous-IS prediction to every kind but SD). */
+static const char *describe_minimizer(MinimizerKind k) {
+    switch (k) {
+    case MIN_FIRE:
+        return "FIRE 2.0 + Newton finishing";
+    case MIN_FIRE_BITZEK:
+        return "FIRE (Bitzek 2006) + Newton finishing";
+    case MIN_LBFGS:
+        return "L-BFGS + Newton finishing";
+    case MIN_SD:
+        break;
+    }
+    return "steepest descent";
+}
+
 /* Collective. Restore the tracker's state after is_tracker_create(). */
 static int restore_tracker(Run *r, Ckpt *ck) {
     IsStateEntry is[IS_STATE_MAX_ENTRIES];
@@ -711,8 +727,7 @@ static int production_open(Run *r, int resume, Ckpt *ck) {
     log_info("inherent structures: %s, a quench every %lld steps (Delta t = %g) with %s to "
              "max|F| < %g; event threshold |dr_IS| > %g",
              path, (long long)r->is_steps, (double)r->is_steps * c->dt,
-             c->minimizer == MIN_SD ? "steepest descent" : "FIRE + Newton finishing", c->fmax_tol,
-             c->event_threshold);
+             describe_minimizer(c->minimizer), c->fmax_tol, c->event_threshold);
     return 0;
 }
 
