@@ -20,6 +20,8 @@ typedef enum { THERMOSTAT_NHC = 0, THERMOSTAT_NONE = 1 } ThermostatKind;
 typedef enum { MIN_FIRE = 0, MIN_FIRE_BITZEK = 1, MIN_SD = 2, MIN_LBFGS = 3 } MinimizerKind;
 /* which inherent structures is.h5 stores as particle frames (docs/formats.md) */
 typedef enum { IS_SNAPSHOTS_EVENTS = 0, IS_SNAPSHOTS_ALL = 1, IS_SNAPSHOTS_NONE = 2 } IsSnapshots;
+/* the tracker's finishing stage (docs/inherent.md "Newton-Krylov finishing") */
+typedef enum { IS_FINISH_NEWTON = 0, IS_FINISH_NONE = 1 } IsFinish;
 
 typedef struct Config {
     char path[4096]; /* the file it came from ("" for built-in defaults) */
@@ -60,7 +62,10 @@ typedef struct Config {
     int is_enabled;           /* inherent.enabled = true|false, default false */
     double is_every;          /* inherent.every (time units) > 0, default 0.1 */
     MinimizerKind minimizer;  /* inherent.minimizer = fire|fire-bitzek|sd|lbfgs, default fire */
-    double fmax_tol;          /* inherent.fmax > 0, default 1e-9 */
+    double fmax_tol;          /* inherent.fmax >= 0 (0 = off), default 1e-9 */
+    double fnorm_tol;         /* inherent.fnorm >= 0 (0 = off), default 0; fmax or fnorm > 0 */
+    IsFinish is_finish;       /* inherent.finish = newton | none, default newton (not for sd) */
+    int is_predict;           /* inherent.predict = true|false, default true (needs newton) */
     double event_threshold;   /* inherent.event_threshold > 0, default 1e-2 */
     int64_t max_iter;         /* inherent.max_iter >= 1, default 100000 */
     IsSnapshots is_snapshots; /* inherent.snapshots = events | all | none, default events */

@@ -18,6 +18,7 @@
 #define IS_ATTR_EVENT_THRESHOLD "event_threshold"
 #define IS_ATTR_EVERY "every"
 #define IS_ATTR_FMAX_TOL "fmax_tol"
+#define IS_ATTR_FNORM_TOL "fnorm_tol"
 
 typedef enum IsColumnId {
     IS_COL_STEP,

@@ -517,20 +517,26 @@ static int restore(Run *r, Ckpt *ck) {
     return 0;
 }
 
-/* The quench the tracker runs for inherent.minimizer (is_tracker.c adds Newton finishing and
- * the previous-IS prediction to every kind but SD). */
-static const char *describe_minimizer(MinimizerKind k) {
-    switch (k) {
-    case MIN_FIRE:
-        return "FIRE 2.0 + Newton finishing";
-    case MIN_FIRE_BITZEK:
-        return "FIRE (Bitzek 2006) + Newton finishing";
-    case MIN_LBFGS:
-        return "L-BFGS + Newton finishing";
-    case MIN_SD:
-        break;
-    }
-    return "steepest descent";
+/* The quench the tracker runs (is_tracker.c): inherent.minimizer, then Newton finishing unless
+ * inherent.finish = none or the minimiser is SD, with the previous-IS prediction if
+ * inherent.predict. */
+static void describe_quench(const Config *c, char *buf, size_t n) {
+    const char *name = c->minimizer == MIN_FIRE          ? "FIRE 2.0"
+                       : c->minimizer == MIN_FIRE_BITZEK ? "FIRE (Bitzek 2006)"
+                       : c->minimizer == MIN_LBFGS       ? "L-BFGS"
+                                                         : "steepest descent";
+    const int newton = c->minimizer != MIN_SD && c->is_finish == IS_FINISH_NEWTON;
+    snprintf(buf, n, "%s%s%s", name, newton ? " + Newton finishing" : "",
+             newton && c->is_predict ? " + previous-IS prediction" : "");
+}
+
+static void describe_tolerance(const Config *c, char *buf, size_t n) {
+    if (c->fmax_tol > 0.0 && c->fnorm_tol > 0.0)
+        snprintf(buf, n, "max|F| < %g and ||F|| < %g", c->fmax_tol, c->fnorm_tol);
+    else if (c->fmax_tol > 0.0)
+        snprintf(buf, n, "max|F| < %g", c->fmax_tol);
+    else
+        snprintf(buf, n, "||F|| < %g", c->fnorm_tol);
 }
 
 /* Collective. Restore the tracker's state after is_tracker_create(). */
@@ -724,10 +730,13 @@ static int production_open(Run *r, int resume, Ckpt *ck) {
         free(text);
         BCHK(rc);
     }
+    char quench[128], tol[96];
+    describe_quench(c, quench, sizeof quench);
+    describe_tolerance(c, tol, sizeof tol);
     log_info("inherent structures: %s, a quench every %lld steps (Delta t = %g) with %s to "
-             "max|F| < %g; event threshold |dr_IS| > %g",
-             path, (long long)r->is_steps, (double)r->is_steps * c->dt,
-             describe_minimizer(c->minimizer), c->fmax_tol, c->event_threshold);
+             "%s; event threshold |dr_IS| > %g",
+             path, (long long)r->is_steps, (double)r->is_steps * c->dt, quench, tol,
+             c->event_threshold);
     return 0;
 }
 

@@ -45,6 +45,7 @@ static int write_attrs(IsFile *f, const Config *c) {
     BCHK(h5md_table_attr_write(f->h, IS_ATTR_EVENT_THRESHOLD, c->event_threshold));
     BCHK(h5md_table_attr_write(f->h, IS_ATTR_EVERY, c->is_every));
     BCHK(h5md_table_attr_write(f->h, IS_ATTR_FMAX_TOL, c->fmax_tol));
+    BCHK(h5md_table_attr_write(f->h, IS_ATTR_FNORM_TOL, c->fnorm_tol));
     return 0;
 }
 

@@ -63,9 +63,10 @@ int is_tracker_create(const Model *m, double L, double skin, const Config *c, in
     BCHK(BALLOC(t, 1));
     minimize_params_from_config(&t->mp, c);
     /* Newton finishing with the previous IS as prediction (docs/inherent.md); steepest descent
-     * stays the pure reference path */
-    if (t->mp.kind != MIN_SD) t->mp.finish = MIN_FINISH_NEWTON;
-    t->use_guess = 1;
+     * stays the pure reference path. The prediction is a start of Newton's CG, so it needs the
+     * Newton stage. */
+    if (t->mp.kind != MIN_SD && c->is_finish == IS_FINISH_NEWTON) t->mp.finish = MIN_FINISH_NEWTON;
+    t->use_guess = t->mp.finish == MIN_FINISH_NEWTON && c->is_predict;
     int rc = minimize_params_check(&t->mp);
     t->natoms = natoms;
     t->L = L;

@@ -69,6 +69,7 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
 void minimize_params_from_config(MinParams *p, const Config *c) {
     minimize_params_default(p, c->minimizer);
     p->fmax_tol = c->fmax_tol;
+    p->fnorm_tol = c->fnorm_tol;
     p->max_iter = c->max_iter;
 }
 

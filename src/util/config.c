@@ -70,6 +70,7 @@ static const char *const kind_names[] = {"glass", "crystal"};
 static const char *const thermostat_names[] = {"nhc", "none"};
 static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd", "lbfgs"};
 static const char *const snapshot_names[] = {"events", "all", "none"};
+static const char *const finish_names[] = {"newton", "none"};
 
 /* Enum fields are read and written through int: same size, and int is a valid way to access an
  * enum object of a compatible integer type. */
@@ -83,6 +84,8 @@ _Static_assert(MIN_FIRE == 0 && MIN_FIRE_BITZEK == 1 && MIN_SD == 2 && MIN_LBFGS
 _Static_assert(sizeof(IsSnapshots) == sizeof(int), "enum fields are accessed as int");
 _Static_assert(IS_SNAPSHOTS_EVENTS == 0 && IS_SNAPSHOTS_ALL == 1 && IS_SNAPSHOTS_NONE == 2,
                "snapshot_names order");
+_Static_assert(sizeof(IsFinish) == sizeof(int), "enum fields are accessed as int");
+_Static_assert(IS_FINISH_NEWTON == 0 && IS_FINISH_NONE == 1, "finish_names order");
 
 #define F(field) offsetof(Config, field)
 #define ENUM(sec, key, field, tab, req)                                                            \
@@ -156,7 +159,10 @@ static const KeyDef keys[] = {
     BOOL("inherent", "enabled", is_enabled),
     DBL("inherent", "every", is_every, 0.0, 1, INFINITY, 0),
     ENUM("inherent", "minimizer", minimizer, minimizer_names, 0),
-    DBL("inherent", "fmax", fmax_tol, 0.0, 1, INFINITY, 0),
+    DBL("inherent", "fmax", fmax_tol, 0.0, 0, INFINITY, 0),
+    DBL("inherent", "fnorm", fnorm_tol, 0.0, 0, INFINITY, 0),
+    ENUM("inherent", "finish", is_finish, finish_names, 0),
+    BOOL("inherent", "predict", is_predict),
     DBL("inherent", "event_threshold", event_threshold, 0.0, 1, INFINITY, 0),
     I64("inherent", "max_iter", max_iter, 1, INT64_MAX),
     ENUM("inherent", "snapshots", is_snapshots, snapshot_names, 0),
@@ -200,6 +206,9 @@ void config_defaults(Config *c) {
     c->is_every = 0.1;
     c->minimizer = MIN_FIRE;
     c->fmax_tol = 1e-9;
+    c->fnorm_tol = 0.0;
+    c->is_finish = IS_FINISH_NEWTON;
+    c->is_predict = 1;
     c->event_threshold = 1e-2;
     c->max_iter = 100000;
     c->is_snapshots = IS_SNAPSHOTS_EVENTS;
@@ -859,6 +868,11 @@ int config_validate(Config *c) {
         }
     }
     BCHK(validate_natoms(c, where));
+    /* A quench needs a stopping rule; both may be given (then both must hold). */
+    if (!(c->fmax_tol > 0.0) && !(c->fnorm_tol > 0.0))
+        return basin_error(BASIN_ERR_CONFIG, where, "inherent.fmax",
+                           "and inherent.fnorm are both 0: the quench would have no convergence "
+                           "criterion (set one > 0)");
     /* An in-situ quench interval shorter than one step would round to zero steps. */
     if (c->is_enabled && c->is_every < c->dt) {
         char every[32], dt[32];

@@ -46,6 +46,9 @@ static void test_defaults(void) {
     TCHECK(c.is_every == 0.1, "inherent.every");
     TCHECK(c.minimizer == MIN_FIRE, "minimizer");
     TCHECK(c.fmax_tol == 1e-9, "fmax");
+    TCHECK(c.fnorm_tol == 0.0, "fnorm");
+    TCHECK(c.is_finish == IS_FINISH_NEWTON, "finish");
+    TCHECK(c.is_predict == 1, "predict");
     TCHECK(c.event_threshold == 1e-2, "event_threshold");
     TCHECK(c.max_iter == 100000, "max_iter");
     TOK(config_validate(&c));
@@ -295,6 +298,23 @@ static void test_bad_values(void) {
         "bad.ini:thermostat.chain: must be in [1, 10], got '11'");
     BAD(BASE "[inherent]\nminimizer = cg\n",
         "bad.ini:inherent.minimizer: must be one of fire, fire-bitzek, sd, lbfgs, got 'cg'");
+    BAD(BASE "[inherent]\nfinish = cg\n",
+        "bad.ini:inherent.finish: must be one of newton, none, got 'cg'");
+    BAD(BASE "[inherent]\nfnorm = -1e-10\n", "bad.ini:inherent.fnorm: must be >= 0, got '-1e-10'");
+    BAD(BASE "[inherent]\nfmax = 0\n",
+        "bad.ini:inherent.fmax: and inherent.fnorm are both 0: the quench would have no "
+        "convergence criterion (set one > 0)");
+    {
+        /* the 2-norm criterion alone, no Newton stage, no prediction */
+        Config g;
+        TOK(config_parse_string(BASE "[inherent]\nfmax = 0\nfnorm = 1e-10\nfinish = none\n"
+                                     "predict = false\n",
+                                "ok.ini", &g));
+        TCHECK(g.fmax_tol == 0.0 && g.fnorm_tol == 1e-10, "fmax %g fnorm %g", g.fmax_tol,
+               g.fnorm_tol);
+        TCHECK(g.is_finish == IS_FINISH_NONE && g.is_predict == 0, "finish %d predict %d",
+               (int)g.is_finish, g.is_predict);
+    }
     BAD(BASE "[system]\noverlap_min = 1.5\n",
         "bad.ini:system.overlap_min: must be in (0, 1.2], got '1.5'");
     BAD(BASE "[system]\nseed = -1\n",
