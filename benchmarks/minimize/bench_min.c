@@ -10,7 +10,8 @@
  *     --samples K         thermal states r(t) to quench (default 1)
  *     --gap S             NVE steps between samples (default 2000 = 10 time units)
  *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec,
- *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), ...
+ *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), fire-ho0.03+newton
+ *                         (FIRE hands over to L-BFGS below max|F_i| 0.03), ...
  *                         (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
@@ -76,6 +77,9 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     /* L-BFGS memory: lbfgs-m4, lbfgs-m16+newton, ... */
     const char *mm = strstr(name, "-m");
     if (k == MIN_LBFGS && mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2);
+    /* FIRE -> L-BFGS hand-over: fire-ho0.03+newton */
+    const char *ho = strstr(name, "-ho");
+    if (ho) v->p.handover_fmax = atof(ho + 3);
     /* displacement cap: ...-dmax0.02 */
     const char *dm = strstr(name, "-dmax");
     if (dm) v->p.dmax = atof(dm + 5);

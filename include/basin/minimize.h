@@ -59,6 +59,11 @@ typedef struct MinParams {
     int lbfgs_m;
     double lbfgs_h0;
 
+    /* FIRE (either kind) hands the descent over to L-BFGS once max_i |F_i| < handover_fmax
+     * (0: never; must exceed finish_fmax to matter): FIRE's inertia chooses the basin in the
+     * first, large moves, L-BFGS does the rest of the descent in fewer evaluations. */
+    double handover_fmax;
+
     /* finishing stage */
     MinFinish finish;
     double finish_fmax;      /* switch from FIRE/SD to the finisher below this max |F_i| */
@@ -91,6 +96,7 @@ typedef struct MinResult {
     int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
     int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
     int64_t guess_used;      /* Newton steps that started from the prediction */
+    int handed_over;         /* 1: FIRE handed the descent over to L-BFGS (handover_fmax) */
     double pe;               /* Phi at the end (total, eps) */
     double fmax;             /* max_i |F_i| at the end */
     double fnorm;            /* ||F||_2 at the end */

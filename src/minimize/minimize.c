@@ -56,6 +56,7 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->sd_gamma_max = 5e-3;
     p->lbfgs_m = 8;
     p->lbfgs_h0 = 1e-3;
+    p->handover_fmax = 0.0;
     p->finish = MIN_FINISH_NONE;
     p->finish_fmax = 3e-3;
     p->newton_max_steps = 20;
@@ -108,7 +109,10 @@ int minimize_params_check(const MinParams *p) {
                            "need 0 < sd_gamma0 <= sd_gamma_max, got "
                            "%g, %g",
                            p->sd_gamma0, p->sd_gamma_max);
-    if (p->kind == MIN_LBFGS &&
+    if (!(p->handover_fmax >= 0.0) || !isfinite(p->handover_fmax))
+        return basin_error(BASIN_ERR_CONFIG, w, "handover_fmax", "must be >= 0, got %g",
+                           p->handover_fmax);
+    if ((p->kind == MIN_LBFGS || p->handover_fmax > 0.0) &&
         (p->lbfgs_m < 1 || p->lbfgs_m > 32 || !(p->lbfgs_h0 > 0.0) || !isfinite(p->lbfgs_h0)))
         return basin_error(BASIN_ERR_CONFIG, w, "lbfgs",
                            "need 1 <= lbfgs_m <= 32 and lbfgs_h0 > 0, got %d, %g", p->lbfgs_m,
@@ -290,20 +294,34 @@ static int run(MinCtx *cp) {
     const MinParams *p = c.p;
     MinResult *r = c.r;
     const double t0 = par_wtime();
-    c.switch_fmax = p->finish == MIN_FINISH_NEWTON ? p->finish_fmax : 0.0;
+    const double finish_sw = p->finish == MIN_FINISH_NEWTON ? p->finish_fmax : 0.0;
+    MinimizerKind kind = p->kind;
+    /* FIRE first, L-BFGS below handover_fmax (docs/inherent.md "Hand-over") */
+    int handover = (kind == MIN_FIRE || kind == MIN_FIRE_BITZEK) && p->handover_fmax > finish_sw;
+    c.switch_fmax = handover ? p->handover_fmax : finish_sw;
     memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
     BCHK(min_eval(&c));
     r->status = MIN_CONVERGED;
     for (;;) {
         if (min_converged(&c)) break;
         int outcome = STAGE_DONE;
-        if (p->kind == MIN_SD)
+        if (kind == MIN_SD)
             BCHK(min_sd(&c, &outcome));
-        else if (p->kind == MIN_LBFGS)
+        else if (kind == MIN_LBFGS)
             BCHK(min_lbfgs(&c, &outcome));
         else
             BCHK(min_fire(&c, &outcome));
         if (outcome == STAGE_DONE) break;
+        if (handover) {
+            /* below handover_fmax: L-BFGS from here on (also after a Newton fallback) */
+            handover = 0;
+            r->handed_over = 1;
+            kind = MIN_LBFGS;
+            c.switch_fmax = finish_sw;
+            memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
+            min_reduce(&c); /* the switch count for the new threshold */
+            continue;
+        }
         /* the switch threshold was reached: finish with Newton */
         BCHK(min_newton(&c, &outcome));
         if (outcome == STAGE_DONE) break;

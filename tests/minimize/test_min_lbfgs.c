@@ -8,6 +8,9 @@
  *     max_i |dr_i| <= 1e-7. The force evaluations stay below bounds measured with margin
  *     (a broken two-loop recursion or line search degrades to steepest descent, which needs
  *     ~10x more: see the bounds below).
+ *     FIRE 2.0 handing over to L-BFGS below max|F_i| = 0.03 (MinParams.handover_fmax), then
+ *     Newton: hands over, reaches FIRE 2.0's IS (<= 1e-7) in fewer evaluations; a threshold
+ *     below the Newton switch never hands over; a negative one is a configuration error.
  *  3. The distributed L-BFGS quench equals a one-rank reference computed in-process (MPI_COMM_SELF)
  *     from the same state: IS by id <= 1e-8, Phi to 1e-12 relative.
  *  4. FCC (N = 500) with 0.02 sigma disorder quenches back to the perfect lattice
@@ -95,6 +98,27 @@ int main(int argc, char **argv) {
         if (cases[c].finish == MIN_FINISH_NEWTON)
             TCHECK(r.newton_steps > 0, "%s: the Newton stage was not used", cases[c].name);
     }
+
+    /* 2b. FIRE 2.0 handing over to L-BFGS below max|F_i| = 0.03, then Newton: FIRE's IS */
+    minimize_params_default(&p, MIN_FIRE);
+    p.handover_fmax = 0.03;
+    p.finish = MIN_FINISH_NEWTON;
+    TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
+    mint_dist(N, xq, xfire, L, &dmax);
+    report("fire -> lbfgs + newton", &r, dmax);
+    TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9, "hand-over: %s fmax %g",
+           minimize_status_name(r.status), r.fmax);
+    TCHECK(r.handed_over == 1, "hand-over: FIRE never handed over");
+    TCHECK(dmax <= 1e-7, "hand-over: max_i |dr_i| = %g from FIRE 2.0's IS", dmax);
+    TCHECK(r.force_evals < fire_evals, "hand-over: %lld force evaluations, FIRE 2.0 %lld",
+           (long long)r.force_evals, (long long)fire_evals);
+    /* a threshold below the Newton switch never hands over */
+    p.handover_fmax = 1e-3;
+    TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
+    TCHECK(r.handed_over == 0 && r.status == MIN_CONVERGED, "handover below finish_fmax used");
+    p.handover_fmax = -1.0;
+    TCHECK(minimize_params_check(&p) == BASIN_ERR_CONFIG, "negative handover_fmax accepted");
+    basin_error_clear();
 
     /* 3. one-rank reference */
     minimize_params_default(&p, MIN_LBFGS);
