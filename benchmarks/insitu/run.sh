@@ -29,14 +29,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated
-export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+source "$ROOT/benchmarks/lib.sh"
+bench_env
 mkdir -p "$WORK"
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-if [ ! -d "$WORK/build" ]; then
-  meson setup "$WORK/build" "$ROOT" --buildtype=release > "$WORK/build.setup.log"
-fi
-meson compile -C "$WORK/build" basin:executable > "$WORK/build.log"
+load() { bench_load; }
+bench_build "$WORK/build" basin:executable
 BASIN=$WORK/build/basin
 start=$ROOT/benchmarks/minimize/work/ann$n.is.data
 init="none"

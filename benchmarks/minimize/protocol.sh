@@ -42,14 +42,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated
-export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+source "$ROOT/benchmarks/lib.sh"
+bench_env
 mkdir -p "$WORK"
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-if [ ! -d "$WORK/build" ]; then
-  meson setup "$WORK/build" "$ROOT" --buildtype=release -Dwerror=false > "$WORK/build.setup.log"
-fi
-meson compile -C "$WORK/build" basin:executable > "$WORK/build.log"
+load() { bench_load; }
+bench_build "$WORK/build" basin:executable
 BASIN=$WORK/build/basin
 if [ $lammps = 1 ]; then
   command -v lmp > /dev/null || { echo "protocol.sh: lmp not found (apt-get install lammps, or --no-lammps)" >&2; exit 1; }

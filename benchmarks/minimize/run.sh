@@ -44,16 +44,13 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated
-export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+source "$ROOT/benchmarks/lib.sh"
+bench_env
 mkdir -p "$WORK"
-load() { echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"; }
+load() { echo "load: $(bench_load) on $(nproc) cores"; }
 
 echo "== 1. build"
-if [ ! -d "$WORK/build" ]; then
-  meson setup "$WORK/build" "$ROOT" --buildtype=release -Dwerror=false > "$WORK/build.setup.log"
-fi
-meson compile -C "$WORK/build" bench_minimize > "$WORK/build.log"
+bench_build "$WORK/build" bench_minimize
 BM="$WORK/build/tests/minimize/bench_minimize"
 run() { mpirun -n "$ranks" --bind-to none "$BM" "$@"; }
 
