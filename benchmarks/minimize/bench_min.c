@@ -28,10 +28,11 @@
  *     --dtmax X, --ndelay K   override FIRE's dt_max / N_delay in every variant
  *     --tracker           in-situ mode: one IS tracker per variant (suffix "+pred" turns the
  *                         previous-IS prediction on), is_tracker_sample() every --gap steps for
- *                         --samples samples; prints each record and the distance of each
- *                         variant's IS from the first variant's
- * Prints one line per (sample, variant): evals, iterations, seconds, Phi_IS, max|F|, ||F||,
- * and the largest distance of its IS from the first variant's IS (same basin check).
+ *                         --samples samples ("+verify": inherent.verify = sd, events are
+ *                         re-quenched by steepest descent); prints each record and the distance of
+ * each variant's IS from the first variant's Prints one line per (sample, variant): evals,
+ * iterations, seconds, Phi_IS, max|F|, ||F||, and the largest distance of its IS from the first
+ * variant's IS (same basin check).
  */
 #include <math.h>
 #include <stdio.h>
@@ -95,6 +96,7 @@ static int run_tracker(const Model *m, Domain *md, MdState *s, double L, Variant
     IsTracker *tr[MAXV] = {0};
     int rc = 0;
     for (int v = 0; v < nv && rc == 0; ++v) {
+        cfg.is_verify = strstr(var[v].name, "+verify") ? IS_VERIFY_SD : IS_VERIFY_NONE;
         rc = is_tracker_create(m, L, 0.3, &cfg, md->natoms, &tr[v]);
         if (rc) break;
         *is_tracker_params(tr[v]) = var[v].p;
@@ -131,6 +133,10 @@ static int run_tracker(const Model *m, Domain *md, MdState *s, double L, Variant
                        var[v].name, rec.time, (long long)rec.force_evals, (long long)rec.iterations,
                        rec.seconds, rec.phi, rec.dr, rec.n_rearr, rec.dr0, rec.fmax, rec.event,
                        rec.converged, dmax);
+            if (par_rank() == 0 && rec.verified)
+                printf("%-22s   verified by SD: sd_dr %.3e sd_event %d sd_evals %lld conv %d\n",
+                       var[v].name, rec.sd_dr, rec.sd_event, (long long)rec.sd_evals,
+                       rec.sd_converged);
         }
         fflush(stdout);
     }

@@ -158,6 +158,8 @@ typedef struct RearrResult {
     int64_t nevents;     /* rows with dr > threshold */
     int64_t *event_row;  /* [nevents] their row indices, in order */
     int64_t unconverged; /* rows with converged == 0 */
+    int64_t sd_verified; /* events checked by steepest descent (inherent.verify = sd) */
+    int64_t sd_refuted;  /* of those, events SD does not confirm (sd_event == 0) */
     RearrReport report;  /* analysis_rearr_report() of the series */
     /* with RearrOptions.event = K */
     int64_t event;        /* K (0: no profile) */

@@ -40,6 +40,9 @@ typedef enum IsColumnId {
     IS_COL_FNORM,
     IS_COL_SECONDS,
     IS_COL_FRAME,
+    IS_COL_SD_DR,
+    IS_COL_SD_EVENT,
+    IS_COL_SD_EVALS,
     IS_NCOLS
 } IsColumnId;
 

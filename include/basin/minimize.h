@@ -190,7 +190,19 @@ typedef struct IsRecord {
     double fmax;    /* final max_i |F_i| */
     double fnorm;   /* final ||F||_2 */
     double seconds; /* wall time of the sample (copy + quench + id-block move + compare) */
+    /* inherent.verify = sd: at an event, r(t - Dt) and r(t) are quenched again by steepest
+     * descent (the definition of the basin) and compared */
+    int verified;     /* 1: the SD comparison was made (events only; 0 for the first event
+                         after a restart, whose r(t - Dt) is not in the checkpoint) */
+    double sd_dr;     /* |Delta r| between the two SD inherent structures (-1: not verified) */
+    int sd_event;     /* sd_dr > event_threshold (-1: not verified) */
+    int64_t sd_evals; /* force evaluations of the two SD quenches */
+    int sd_converged; /* both SD quenches met max|F_i| < IS_VERIFY_FMAX */
 } IsRecord;
+
+/* max|F_i| tolerance of the verifying SD quenches: their IS lie within ~1e-4 of the minimum
+ * (fmax / lambda_min over the soft modes), far below the event threshold */
+#define IS_VERIFY_FMAX 1e-5
 
 /* Collective. model, box edge L and skin as for the MD domain (same rank grid follows from the
  * same communicator), minimiser and thresholds from c's [inherent] section, natoms atoms. */

@@ -97,6 +97,18 @@ static int table_read(H5md *h, const char *path, Table *t) {
         }
         if (nk < n) n = nk;
     }
+    /* optional: inherent.verify = sd columns (absent in files of older versions) */
+    for (int k = 0; k < 2; ++k) {
+        const IsColumnId col = k ? IS_COL_SD_DR : IS_COL_SD_EVENT;
+        int64_t nk = 0;
+        if (h5md_table_read(h, inherent_group, is_columns[col].name, &t->c[col], &nk) != 0) {
+            basin_error_clear();
+            free(t->c[col]);
+            t->c[col] = NULL;
+        } else if (nk < n) {
+            n = nk;
+        }
+    }
     t->n = n;
     return 0;
 }
@@ -287,16 +299,20 @@ static void print_catalogue(FILE *fp, const H5md *h, const char *is_path, const 
             "# event threshold |dr_IS| > %g (%s); %lld event(s); %lld unconverged quench(es)\n",
             is_path, (long long)r->samples, r->every, (long long)r->natoms, r->L, r->threshold,
             from[r->threshold_from], (long long)r->nevents, (long long)r->unconverged);
-    fprintf(fp, "# %5s %7s %12s %11s %12s %12s %10s %12s %9s %6s %6s\n", "event", "index", "time",
-            "step", "dr_IS", "dPhi_IS", "N_rearr", "dr_max", "atom_id", "before", "after");
+    fprintf(fp, "# %5s %7s %12s %11s %12s %12s %10s %12s %9s %6s %6s %12s\n", "event", "index",
+            "time", "step", "dr_IS", "dPhi_IS", "N_rearr", "dr_max", "atom_id", "before", "after",
+            "sd_dr");
     for (int64_t e = 0; e < r->nevents; ++e) {
         const int64_t k = r->event_row[e];
-        fprintf(fp, "%7lld %7lld %12.6g %11lld %12.6g %12.6g %10.5g %12.6g %9lld %6lld %6lld\n",
+        /* sd_dr: |dr| between the steepest-descent minima, -1 where not verified */
+        const double sd = t->c[IS_COL_SD_DR] ? t->c[IS_COL_SD_DR][k] : -1.0;
+        fprintf(fp,
+                "%7lld %7lld %12.6g %11lld %12.6g %12.6g %10.5g %12.6g %9lld %6lld %6lld %12.6g\n",
                 (long long)(e + 1), (long long)t->c[IS_COL_INDEX][k], t->c[IS_COL_TIME][k],
                 (long long)t->c[IS_COL_STEP][k], t->c[IS_COL_DR][k], t->c[IS_COL_DPHI][k],
                 t->c[IS_COL_NREARR][k], t->c[IS_COL_DRMAX][k], (long long)t->c[IS_COL_DRMAX_ID][k],
                 k > 0 ? (long long)find_frame(h, (int64_t)t->c[IS_COL_STEP][k - 1]) : -1LL,
-                (long long)find_frame(h, (int64_t)t->c[IS_COL_STEP][k]));
+                (long long)find_frame(h, (int64_t)t->c[IS_COL_STEP][k]), sd);
     }
 }
 
@@ -433,6 +449,11 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
         if (t->c[IS_COL_DR][k] > r->threshold) r->event_row[r->nevents++] = k;
         if (t->c[IS_COL_CONVERGED][k] == 0.0) ++r->unconverged;
     }
+    for (int64_t e = 0; t->c[IS_COL_SD_EVENT] && e < r->nevents; ++e) {
+        const double v = t->c[IS_COL_SD_EVENT][r->event_row[e]];
+        r->sd_verified += v >= 0.0;
+        r->sd_refuted += v == 0.0;
+    }
     const IsSeries s = {.n = t->n,
                         .time = t->c[IS_COL_TIME],
                         .phi = t->c[IS_COL_PHI],
@@ -480,6 +501,13 @@ static int rearr_body(const char *run_dir, const RearrOptions *o, RearrResult *r
                     "  warning: %lld quench(es) did not converge (an event there may be "
                     "an artefact)\n",
                     (long long)r->unconverged);
+        if (r->sd_verified > 0)
+            fprintf(out,
+                    "  steepest-descent check (inherent.verify = sd): %lld of %lld event(s) "
+                    "verified, %lld confirmed, %lld not confirmed (switches of the "
+                    "minimiser's path, not of the trajectory)\n",
+                    (long long)r->sd_verified, (long long)r->nevents,
+                    (long long)(r->sd_verified - r->sd_refuted), (long long)r->sd_refuted);
         fflush(out);
     }
 

@@ -29,4 +29,12 @@ const H5mdColumn is_columns[IS_NCOLS] = {
     [IS_COL_SECONDS] = {"seconds", H5MD_COL_F64, "wall time of the sample (s)"},
     [IS_COL_FRAME] = {"frame", H5MD_COL_I64,
                       "frame of /particles/trajectory holding this IS (-1: not stored)"},
+    [IS_COL_SD_DR] = {"sd_dr", H5MD_COL_F64,
+                      "inherent.verify = sd: |Delta r| between the steepest-descent IS of "
+                      "r(t - Dt) and of r(t) (sigma; -1: not verified)"},
+    [IS_COL_SD_EVENT] = {"sd_event", H5MD_COL_I64,
+                         "1 if sd_dr > event_threshold: steepest descent confirms the event "
+                         "(-1: not verified)"},
+    [IS_COL_SD_EVALS] = {"sd_evals", H5MD_COL_I64,
+                         "force evaluations of the two verifying steepest-descent quenches"},
 };

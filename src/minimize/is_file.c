@@ -172,6 +172,9 @@ int is_file_record(IsFile *f, const IsTracker *t, const IsRecord *r) {
         [IS_COL_FNORM] = r->fnorm,
         [IS_COL_SECONDS] = r->seconds,
         [IS_COL_FRAME] = (double)frame,
+        [IS_COL_SD_DR] = r->verified ? r->sd_dr : -1.0,
+        [IS_COL_SD_EVENT] = r->verified ? r->sd_event : -1.0,
+        [IS_COL_SD_EVALS] = (double)r->sd_evals,
     };
     BCHK(h5md_table_append(f->h, row));
     f->have_prev = 1;

@@ -14,8 +14,13 @@
  *        Delta r_i = minimum image (r_IS,i(t) - r_IS,i(t - Dt)), |Delta r_IS|, N_rearr (Eq. 7),
  *        max_i |Delta r_i| and its id, |r_IS(t) - r_IS(0)|, Phi_IS, |Delta Phi_IS|,
  *        Phi_IS(t) - Phi_IS(0), and the event flag |Delta r_IS| > inherent.event_threshold.
+ *   5. inherent.verify = sd: at an event, quench the saved r(t - Dt) and r(t) again by steepest
+ *      descent (the definition of the basin, PHYSICS.md section 4) and record |Delta r| between
+ *      those two minima, so a user can tell a rearrangement of the trajectory from a switch of
+ *      the fast minimiser's path between two neighbouring minima (docs/inherent.md).
  * Memory per rank: the tracker Domain (like the MD's) plus four id-block arrays of 3 N/P doubles
- * (current, previous, first, displacement): nothing O(N).
+ * (current, previous, first, displacement): nothing O(N); with verification a copy of the
+ * MD's owned atoms of the previous sample and two more id-block arrays.
  *
  * The copy needs room for the MD's owned atoms in the tracker Domain: domain_reserve().
  */
@@ -48,6 +53,15 @@ struct IsTracker {
     int64_t gn, gcap;
     int64_t *gid;
     double *gx;
+    /* inherent.verify = sd: the MD's owned atoms of the previous sample (pn of them; pn < 0:
+     * none, e.g. right after a restart) and the two SD inherent structures in id-block order */
+    int verify;
+    MinParams sdp;
+    int64_t pn, pcap;
+    int64_t *pid;
+    int *psp;
+    double *px;
+    double *sd_a, *sd_b;
 };
 
 int is_tracker_create(const Model *m, double L, double skin, const Config *c, int64_t natoms,
@@ -67,6 +81,11 @@ int is_tracker_create(const Model *m, double L, double skin, const Config *c, in
      * Newton stage. */
     if (t->mp.kind != MIN_SD && c->is_finish == IS_FINISH_NEWTON) t->mp.finish = MIN_FINISH_NEWTON;
     t->use_guess = t->mp.finish == MIN_FINISH_NEWTON && c->is_predict;
+    t->verify = c->is_verify == IS_VERIFY_SD;
+    t->pn = -1;
+    minimize_params_default(&t->sdp, MIN_SD);
+    t->sdp.fmax_tol = IS_VERIFY_FMAX;
+    t->sdp.max_iter = 10 * c->max_iter; /* SD needs ~2e4 iterations at N = 4000 */
     int rc = minimize_params_check(&t->mp);
     t->natoms = natoms;
     t->L = L;
@@ -78,6 +97,8 @@ int is_tracker_create(const Model *m, double L, double skin, const Config *c, in
     if (rc == 0) rc = BALLOC(t->first, 3 * nb + 1);
     if (rc == 0) rc = BALLOC(t->disp, 3 * nb + 1);
     if (rc == 0) rc = BALLOC(t->species, nb + 1);
+    if (rc == 0 && t->verify) rc = BALLOC(t->sd_a, 3 * nb + 1);
+    if (rc == 0 && t->verify) rc = BALLOC(t->sd_b, 3 * nb + 1);
     rc = basin_error_agree(rc);
     if (rc == 0) rc = domain_create(m, L, skin, &t->d);
     if (rc) {
@@ -99,37 +120,65 @@ void is_tracker_destroy(IsTracker **tp) {
     free(t->species);
     free(t->gid);
     free(t->gx);
+    free(t->pid);
+    free(t->psp);
+    free(t->px);
+    free(t->sd_a);
+    free(t->sd_b);
     idblock_work_free(&t->work);
     free(t);
     *tp = NULL;
 }
 
-/* Copy the MD's owned atoms (positions only) into the tracker domain. Collective (agrees on
- * allocation failures). */
-static int load_state(IsTracker *t, const Domain *md) {
+/* Put n owned atoms (x, species, id) into the tracker domain. Collective (agrees on allocation
+ * failures). */
+static int load_atoms(IsTracker *t, int n, const double *x, const int *species, const int64_t *id) {
     Domain *d = t->d;
+    int rc = domain_reserve(d, n > 0 ? n : 1);
+    BCHK(basin_error_agree(rc));
+    d->natoms = t->natoms;
+    d->nlocal = n;
+    d->nghost = 0;
+    memcpy(d->x, x, 3 * (size_t)n * sizeof(double));
+    memset(d->v, 0, 3 * (size_t)n * sizeof(double));
+    memset(d->f, 0, 3 * (size_t)n * sizeof(double));
+    memset(d->image, 0, 3 * (size_t)n * sizeof(int32_t));
+    memcpy(d->species, species, (size_t)n * sizeof(int));
+    memcpy(d->id, id, (size_t)n * sizeof(int64_t));
+    /* the list and ghosts belong to the previous sample: mark them stale, so the quench's first
+     * evaluation migrates, rebuilds borders and lists (domain_set_full_list's documented side
+     * effect; the half list stays selected) */
+    domain_set_full_list(d, 0);
+    return 0;
+}
+
+/* Copy the MD's owned atoms (positions only) into the tracker domain. Collective. */
+static int load_state(IsTracker *t, const Domain *md) {
     if (md->natoms != t->natoms || md->L != t->L)
         return basin_error_agree(basin_error(BASIN_ERR_INTERNAL, "is_tracker", NULL,
                                              "MD domain has N = %lld, L = %.17g; the tracker was "
                                              "created for N = %lld, L = %.17g",
                                              (long long)md->natoms, md->L, (long long)t->natoms,
                                              t->L));
-    const int n = md->nlocal;
-    int rc = domain_reserve(d, n > 0 ? n : 1);
+    return load_atoms(t, md->nlocal, md->x, md->species, md->id);
+}
+
+/* Keep the MD's owned atoms of this sample: r(t - Dt) of the next one, for verification.
+ * Collective (agrees on allocation failures). */
+static int save_md(IsTracker *t, const Domain *md) {
+    const int64_t n = md->nlocal;
+    int rc = 0;
+    if (n + 1 > t->pcap) {
+        rc = BREALLOC(t->pid, n + 1);
+        if (rc == 0) rc = BREALLOC(t->psp, n + 1);
+        if (rc == 0) rc = BREALLOC(t->px, 3 * (n + 1));
+        if (rc == 0) t->pcap = n + 1;
+    }
     BCHK(basin_error_agree(rc));
-    d->natoms = md->natoms;
-    d->nlocal = n;
-    d->nghost = 0;
-    memcpy(d->x, md->x, 3 * (size_t)n * sizeof(double));
-    memset(d->v, 0, 3 * (size_t)n * sizeof(double));
-    memset(d->f, 0, 3 * (size_t)n * sizeof(double));
-    memset(d->image, 0, 3 * (size_t)n * sizeof(int32_t));
-    memcpy(d->species, md->species, (size_t)n * sizeof(int));
-    memcpy(d->id, md->id, (size_t)n * sizeof(int64_t));
-    /* the list and ghosts belong to the previous sample: mark them stale, so the quench's first
-     * evaluation migrates, rebuilds borders and lists (domain_set_full_list's documented side
-     * effect; the half list stays selected) */
-    domain_set_full_list(d, 0);
+    memcpy(t->pid, md->id, (size_t)n * sizeof(int64_t));
+    memcpy(t->psp, md->species, (size_t)n * sizeof(int));
+    memcpy(t->px, md->x, 3 * (size_t)n * sizeof(double));
+    t->pn = n;
     return 0;
 }
 
@@ -144,6 +193,53 @@ static int save_guess(IsTracker *t) {
 static double wrap(double x, double L) {
     double y = x - L * floor(x / L);
     return y >= L ? y - L : y;
+}
+
+/* The tracker domain's positions, wrapped into [0, L), into id-block order (dst[3 (hi - lo)]). */
+static int domain_to_block(IsTracker *t, double *dst) {
+    Domain *d = t->d;
+    for (int i = 0; i < 3 * d->nlocal; ++i)
+        d->x[i] = wrap(d->x[i], t->L);
+    IdblockField field = {.src = d->x, .dst = dst, .elem_size = (int)sizeof(double), .width = 3};
+    return idblock_move_work(t->natoms, d->nlocal, d->id, 1, &field, &t->work);
+}
+
+/* inherent.verify = sd at an event: steepest descent from the saved r(t - Dt) and from r(t),
+ * |Delta r| between the two minima. Collective. Runs after the sample's own results and the
+ * Newton prediction were taken, so it changes nothing else of the sample. */
+static int verify_event(IsTracker *t, const Domain *md, IsRecord *out) {
+    if (t->pn < 0) {
+        log_info("event at step %lld not verified: r(t - Dt) is not available (first sample "
+                 "after a restart)",
+                 (long long)out->step);
+        return 0;
+    }
+    MinResult ra, rb;
+    BCHK(load_atoms(t, (int)t->pn, t->px, t->psp, t->pid));
+    BCHK(minimize_run(t->d, &t->sdp, &ra));
+    BCHK(domain_to_block(t, t->sd_a));
+    BCHK(load_state(t, md));
+    BCHK(minimize_run(t->d, &t->sdp, &rb));
+    BCHK(domain_to_block(t, t->sd_b));
+    const int64_t nb = t->hi - t->lo;
+    analysis_min_image_diff(nb, t->sd_b, t->sd_a, t->L, t->sd_a);
+    DispStats st;
+    analysis_disp_stats(t->lo, nb, t->sd_a, &st);
+    out->verified = 1;
+    out->sd_dr = st.norm;
+    out->sd_event = st.norm > t->event_threshold;
+    out->sd_evals = ra.force_evals + rb.force_evals;
+    out->sd_converged = ra.status == MIN_CONVERGED && rb.status == MIN_CONVERGED;
+    log_info("event at step %lld: |dr_IS| = %.4g by the tracker's minimiser, %.4g between the "
+             "steepest-descent minima of r(t - Dt) and r(t) (Phi %.10g -> %.10g, %lld "
+             "evaluations): %s",
+             (long long)out->step, out->dr, out->sd_dr, ra.pe, rb.pe, (long long)out->sd_evals,
+             out->sd_event ? "confirmed" : "NOT confirmed (a switch of the fast minimiser's path)");
+    if (!out->sd_converged)
+        log_warn("verifying steepest descent at step %lld did not reach max|F| < %g (%s / %s)",
+                 (long long)out->step, IS_VERIFY_FMAX, minimize_status_name(ra.status),
+                 minimize_status_name(rb.status));
+    return 0;
 }
 
 int is_tracker_sample(IsTracker *t, const Domain *md, int64_t step, double time, IsRecord *out) {
@@ -211,6 +307,12 @@ int is_tracker_sample(IsTracker *t, const Domain *md, int64_t step, double time,
                  "iterations",
                  (long long)step, minimize_status_name(mr.status), mr.fmax,
                  (long long)mr.iterations);
+    out->sd_dr = -1.0;
+    out->sd_event = -1;
+    if (t->verify) {
+        if (out->event) BCHK(verify_event(t, md, out));
+        BCHK(save_md(t, md));
+    }
     double dt = par_wtime() - t0;
     par_bcast_d(&dt, 1, 0);
     out->seconds = dt;

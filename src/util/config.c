@@ -71,6 +71,7 @@ static const char *const thermostat_names[] = {"nhc", "none"};
 static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd", "lbfgs"};
 static const char *const snapshot_names[] = {"events", "all", "none"};
 static const char *const finish_names[] = {"newton", "none"};
+static const char *const verify_names[] = {"none", "sd"};
 
 /* Enum fields are read and written through int: same size, and int is a valid way to access an
  * enum object of a compatible integer type. */
@@ -86,6 +87,8 @@ _Static_assert(IS_SNAPSHOTS_EVENTS == 0 && IS_SNAPSHOTS_ALL == 1 && IS_SNAPSHOTS
                "snapshot_names order");
 _Static_assert(sizeof(IsFinish) == sizeof(int), "enum fields are accessed as int");
 _Static_assert(IS_FINISH_NEWTON == 0 && IS_FINISH_NONE == 1, "finish_names order");
+_Static_assert(sizeof(IsVerify) == sizeof(int), "enum fields are accessed as int");
+_Static_assert(IS_VERIFY_NONE == 0 && IS_VERIFY_SD == 1, "verify_names order");
 
 #define F(field) offsetof(Config, field)
 #define ENUM(sec, key, field, tab, req)                                                            \
@@ -163,6 +166,7 @@ static const KeyDef keys[] = {
     DBL("inherent", "fnorm", fnorm_tol, 0.0, 0, INFINITY, 0),
     ENUM("inherent", "finish", is_finish, finish_names, 0),
     BOOL("inherent", "predict", is_predict),
+    ENUM("inherent", "verify", is_verify, verify_names, 0),
     DBL("inherent", "event_threshold", event_threshold, 0.0, 1, INFINITY, 0),
     I64("inherent", "max_iter", max_iter, 1, INT64_MAX),
     ENUM("inherent", "snapshots", is_snapshots, snapshot_names, 0),
@@ -209,6 +213,7 @@ void config_defaults(Config *c) {
     c->fnorm_tol = 0.0;
     c->is_finish = IS_FINISH_NEWTON;
     c->is_predict = 1;
+    c->is_verify = IS_VERIFY_NONE;
     c->event_threshold = 1e-2;
     c->max_iter = 100000;
     c->is_snapshots = IS_SNAPSHOTS_EVENTS;

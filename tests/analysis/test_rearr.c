@@ -159,6 +159,9 @@ static const H5mdColumn cols[] = {
     {"fnorm", H5MD_COL_F64, NULL},
     {"seconds", H5MD_COL_F64, NULL},
     {"frame", H5MD_COL_I64, NULL},
+    /* inherent.verify = sd (files of older versions lack them: the no_attr run) */
+    {"sd_dr", H5MD_COL_F64, NULL},
+    {"sd_event", H5MD_COL_I64, NULL},
 };
 enum { NCOLS = sizeof cols / sizeof cols[0] };
 
@@ -205,7 +208,9 @@ static int write_run(const char *dir, int no_attr, int no_table, int traj) {
         field1(i, d + 3 * (i - lo));
     analysis_disp_stats(lo, nb, d, &st1);
     static const int frame_of[NS] = {0, -1, 1, 2, -1, 3, 4, -1};
-    if (!no_table && rc == 0) rc = h5md_table_create(h, "/inherent", NCOLS, cols);
+    /* the no_attr run also stands for a file written before the SD columns existed */
+    const int ncols = no_attr ? NCOLS - 2 : NCOLS;
+    if (!no_table && rc == 0) rc = h5md_table_create(h, "/inherent", ncols, cols);
     const double phi0 = -3000.0;
     for (int s = 0; s < NS && rc == 0; ++s) {
         const int ev = s == 3 || s == 6;
@@ -223,25 +228,12 @@ static int write_run(const char *dir, int no_attr, int no_table, int traj) {
             dmid = (double)C2;
         }
         const double dr0 = s < 3 ? NOISE_DR[s] : (s < 6 ? st1.norm : st12.norm);
-        const double row[NCOLS] = {20.0 * s,
-                                   0.1 * s,
-                                   s,
-                                   phi,
-                                   dr,
-                                   ev ? fabs(s == 3 ? 0.05 : 0.02) : 1e-12,
-                                   s ? nr : 0.0,
-                                   dmax,
-                                   dmid,
-                                   dr0,
-                                   phi - phi0,
-                                   ev,
-                                   s == 4 ? 0 : 1,
-                                   300,
-                                   450,
-                                   5e-10,
-                                   2e-9,
-                                   0.01,
-                                   frame_of[s]};
+        const double row[NCOLS] = {
+            20.0 * s, 0.1 * s, s, phi, dr, ev ? fabs(s == 3 ? 0.05 : 0.02) : 1e-12, s ? nr : 0.0,
+            dmax, dmid, dr0, phi - phi0, ev, s == 4 ? 0 : 1, 300, 450, 5e-10, 2e-9, 0.01,
+            frame_of[s],
+            /* SD confirms event 1 (sample 3), not event 2 (sample 6) */
+            s == 3 ? 0.4 : (s == 6 ? 2e-4 : -1.0), s == 3 ? 1 : (s == 6 ? 0 : -1)};
         if (!no_table) rc = h5md_table_append(h, row);
         if (rc == 0 && frame_of[s] >= 0) {
             for (int64_t i = lo; i < hi; ++i) {
@@ -438,6 +430,8 @@ static void check_catalogue(const char *dir, const char *out) {
     TCHECK(r.samples == NS && r.unconverged == 1 && r.natoms == N && r.L == L,
            "samples %lld unconverged %lld N %lld L %g", (long long)r.samples,
            (long long)r.unconverged, (long long)r.natoms, r.L);
+    TCHECK(r.sd_verified == 2 && r.sd_refuted == 1, "SD check: %lld verified, %lld refuted",
+           (long long)r.sd_verified, (long long)r.sd_refuted);
     TCLOSE(r.every, 0.1, 0.0, 0.0);
     TCHECK(r.event == 0 && r.msd_frames == 0, "no profile, no MSD asked");
     analysis_rearr_result_free(&r);
@@ -563,6 +557,8 @@ int main(int argc, char **argv) {
     TOK(analysis_rearr_run(noattr, &o, &r));
     TCHECK(r.threshold == 0.02 && r.threshold_from == 2 && r.nevents == 2 && isnan(r.every),
            "no attribute: threshold %g from %d", r.threshold, r.threshold_from);
+    TCHECK(r.sd_verified == 0 && r.sd_refuted == 0, "no SD columns: %lld verified",
+           (long long)r.sd_verified);
     analysis_rearr_result_free(&r);
     TOK(analysis_rearr_run(good, &o, NULL)); /* no result wanted */
 

@@ -20,8 +20,11 @@ out=$($B rearr run); rc=$?
 check "rearr exit 0 ($rc)" '[ $rc -eq 0 ]'
 check "verdict Yes" 'grep -q "^rearrangements: Yes (2 of 8 IS samples" <<<"$out"'
 check "two catalogue rows (events at samples 3 and 6)" \
-  '[ "$(awk "\$1 ~ /^[0-9]+\$/ && NF == 11 {print \$1, \$2}" <<<"$out" | tr "\n" " ")" = "1 3 2 6 " ]'
+  '[ "$(awk "\$1 ~ /^[0-9]+\$/ && NF == 12 {print \$1, \$2}" <<<"$out" | tr "\n" " ")" = "1 3 2 6 " ]'
 check "unconverged quench reported" 'grep -q "1 unconverged" <<<"$out"'
+check "SD check reported" 'grep -q "2 of 2 event(s) verified, 1 confirmed, 1 not confirmed" <<<"$out"'
+check "sd_dr column (0.4, 0.0002)" \
+  '[ "$(awk "\$1 ~ /^[0-9]+\$/ && NF == 12 {print \$12}" <<<"$out" | tr "\n" " ")" = "0.4 0.0002 " ]'
 
 out=$($MPI -n 2 $B rearr run --event 1 --field f.dat --out cat.dat); rc=$?
 check "--event 1 on 2 ranks exit 0 ($rc)" '[ $rc -eq 0 ]'

@@ -49,6 +49,7 @@ static void test_defaults(void) {
     TCHECK(c.fnorm_tol == 0.0, "fnorm");
     TCHECK(c.is_finish == IS_FINISH_NEWTON, "finish");
     TCHECK(c.is_predict == 1, "predict");
+    TCHECK(c.is_verify == IS_VERIFY_NONE, "verify");
     TCHECK(c.event_threshold == 1e-2, "event_threshold");
     TCHECK(c.max_iter == 100000, "max_iter");
     TOK(config_validate(&c));
@@ -298,6 +299,8 @@ static void test_bad_values(void) {
         "bad.ini:thermostat.chain: must be in [1, 10], got '11'");
     BAD(BASE "[inherent]\nminimizer = cg\n",
         "bad.ini:inherent.minimizer: must be one of fire, fire-bitzek, sd, lbfgs, got 'cg'");
+    BAD(BASE "[inherent]\nverify = lbfgs\n",
+        "bad.ini:inherent.verify: must be one of none, sd, got 'lbfgs'");
     BAD(BASE "[inherent]\nfinish = cg\n",
         "bad.ini:inherent.finish: must be one of newton, none, got 'cg'");
     BAD(BASE "[inherent]\nfnorm = -1e-10\n", "bad.ini:inherent.fnorm: must be >= 0, got '-1e-10'");
