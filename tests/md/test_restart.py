@@ -317,6 +317,30 @@ def main():
         check(ok, f"N: MD trajectory with IS tracking off vs on: {why}")
         check(not os.path.exists(f"{N}/is.h5"), "N: no is.h5 without tracking")
 
+        # --- inherent.verify = sd: same MD and IS; every "event" (a threshold of 1e-300 makes
+        # every sample after the first one) is re-quenched by steepest descent
+        V = os.path.join(top, "V")
+        os.makedirs(V)
+        with open(f"{V}/cfg.ini", "w") as f:
+            f.write(config(V).replace("event_threshold = 0.01", "event_threshold = 1e-300")
+                    + "verify = sd\n")
+        rc, _, err = run(2, f"{V}/cfg.ini")
+        check(rc == 0, f"V: run with inherent.verify = sd (rc {rc}) {err[-300:] if rc else ''}")
+        ok, why = same_arrays(traj_arrays(f"{A}/trajectory.h5"), traj_arrays(f"{V}/trajectory.h5"))
+        check(ok, f"V: MD trajectory with verification vs A: {why}")
+        with h5py.File(f"{A}/is.h5", "r") as fa, h5py.File(f"{V}/is.h5", "r") as fv:
+            g = fv["inherent"]
+            ev, sdd, sde, sdn = (g[k][()] for k in ("event", "sd_dr", "sd_event", "sd_evals"))
+            same_phi = np.array_equal(fa["inherent/phi"][()], g["phi"][()])
+            na = fa["inherent/sd_event"][()]
+        check(same_phi, "V: Phi_IS column equals A's")
+        check(bool(np.all(na == -1)), "V: A (verify off) has sd_event = -1 everywhere")
+        check(ev[0] == 0 and sde[0] == -1 and sdd[0] == -1.0 and sdn[0] == 0,
+              f"V: first sample not verified ({ev[0]}, {sde[0]}, {sdd[0]}, {sdn[0]})")
+        check(bool(np.all(ev[1:] == 1) and np.all(sde[1:] == 1) and np.all(sdd[1:] > 0)
+                   and np.all(sdn[1:] > 0)),
+              f"V: every later sample verified (sd_event {sde.tolist()}, sd_evals {sdn.tolist()})")
+
         # --- extend a finished run: equals a longer uninterrupted run
         L = dirs["L"]
         write_cfg(f"{L}/cfg.ini", L, nve=500)
