@@ -3,7 +3,8 @@
 # LAMMPS `min_style fire` on the same r(t).
 #
 #   benchmarks/minimize/protocol.sh [--n 4000] [--temps "0.01 0.05"] [--samples 20]
-#                                   [--equil 20000] [--seed 1] [--no-lammps] [--record]
+#                                   [--equil 20000] [--seed 1] [--ranks 1] [--no-lammps]
+#                                   [--record]
 #
 # The glass is made as PHYSICS.md section 2 prescribes (random start, liquid T = 1 NVT for
 # 20000 steps, instantaneous quench to T, NVT for --equil steps, NVE), by `basin run` itself,
@@ -20,14 +21,15 @@
 # (in.min, exact overlay form of Eq. 1, ftol 1e-10). Force evaluations per quench come from
 # is.h5 (column force_evals, Newton's Hessian products included) and from LAMMPS's
 # "Iterations, force evaluations" line; "same IS" compares Phi_IS with LAMMPS's (1e-9
-# relative). 1 rank everywhere. Release build in work/build; summary in work/protocol.md
+# relative). basin runs on --ranks ranks (the variants of one T on the same count, so their MD
+# is bitwise the same), LAMMPS on 1. Release build in work/build; summary in work/protocol.md
 # (--record: appended to benchmarks/RESULTS.md).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
 PY=/usr/bin/python3
-n=4000 temps="0.01 0.05" samples=20 equil=20000 seed=1 lammps=1 record=0
+n=4000 temps="0.01 0.05" samples=20 equil=20000 seed=1 ranks=1 lammps=1 record=0
 while [ $# -gt 0 ]; do
   case $1 in
     --n) n=$2; shift ;;
@@ -35,9 +37,10 @@ while [ $# -gt 0 ]; do
     --samples) samples=$2; shift ;;
     --equil) equil=$2; shift ;;
     --seed) seed=$2; shift ;;
+    --ranks) ranks=$2; shift ;;
     --no-lammps) lammps=0 ;;
     --record) record=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "protocol.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -87,7 +90,7 @@ fnorm = 1e-10
 snapshots = none
 INI
     echo "== N=$n T=$T $variant: basin run ($(load))"
-    mpirun -n 1 --bind-to none "$BASIN" run --fresh "$d/cfg.ini" > "$d/log" 2>&1 ||
+    mpirun -n "$ranks" --bind-to none "$BASIN" run --fresh "$d/cfg.ini" > "$d/log" 2>&1 ||
       { echo "protocol.sh: basin run failed, see $d/log" >&2; exit 1; }
     grep -E "inherent structures:" "$d/log" | tail -1 | sed 's/^/   /'
   done
@@ -151,7 +154,7 @@ if [ $record = 1 ]; then
     echo
     echo "### Quenches on the study's configurations, $(date -u '+%Y-%m-%d %H:%M') UTC"
     echo
-    echo "Command: \`benchmarks/minimize/protocol.sh --n $n --temps \"$temps\" --samples $samples --equil $equil --seed $seed\`; load at the end $(load)."
+    echo "Command: \`benchmarks/minimize/protocol.sh --n $n --temps \"$temps\" --samples $samples --equil $equil --seed $seed --ranks $ranks\`; load at the end $(load)."
     echo "Force evaluations per quench (mean over the samples; seconds per quench in brackets), ||F||_2 < 1e-10."
     echo
     cat "$WORK/protocol.md"
