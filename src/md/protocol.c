@@ -343,6 +343,7 @@ typedef struct Run {
     int64_t is_steps; /* MD steps between quenches */
     double is_seconds;
     int64_t is_samples, is_events, is_evals;
+    int64_t is_verified, is_confirmed, is_sd_evals; /* inherent.verify = sd */
     Stage stages[3];
     int nst;
     int cur;             /* index into stages[] of the running stage */
@@ -526,8 +527,9 @@ static void describe_quench(const Config *c, char *buf, size_t n) {
                        : c->minimizer == MIN_LBFGS       ? "L-BFGS"
                                                          : "steepest descent";
     const int newton = c->minimizer != MIN_SD && c->is_finish == IS_FINISH_NEWTON;
-    snprintf(buf, n, "%s%s%s", name, newton ? " + Newton finishing" : "",
-             newton && c->is_predict ? " + previous-IS prediction" : "");
+    snprintf(buf, n, "%s%s%s%s", name, newton ? " + Newton finishing" : "",
+             newton && c->is_predict ? " + previous-IS prediction" : "",
+             c->is_verify == IS_VERIFY_SD ? " (events checked by steepest descent)" : "");
 }
 
 static void describe_tolerance(const Config *c, char *buf, size_t n) {
@@ -578,10 +580,21 @@ static int is_sample(Run *r) {
     r->is_evals += rec.force_evals;
     if (rec.event) {
         ++r->is_events;
+        char sd[160] = "";
+        if (rec.verified) {
+            ++r->is_verified;
+            r->is_confirmed += rec.sd_event == 1;
+            r->is_sd_evals += rec.sd_evals;
+            snprintf(sd, sizeof sd, "; steepest descent: |dr| = %.4g, %s", rec.sd_dr,
+                     rec.sd_event == 1 ? "confirmed"
+                                       : "NOT confirmed (a switch of the minimiser's path)");
+        } else if (r->c->is_verify == IS_VERIFY_SD) {
+            snprintf(sd, sizeof sd, "; not verified (r(t - Dt) is not in the checkpoint)");
+        }
         log_info("IS event at t = %.4f (step %lld): |dr_IS| = %.4g, |dPhi_IS| = %.4g, N_rearr = "
-                 "%.1f, max displacement %.3g (atom %lld)",
+                 "%.1f, max displacement %.3g (atom %lld)%s",
                  rec.time, (long long)rec.step, rec.dr, rec.dphi, rec.n_rearr, rec.dr_max,
-                 (long long)rec.dr_max_id);
+                 (long long)rec.dr_max_id, sd);
     } else {
         log_debug("IS at t = %.4f: Phi_IS/N = %.12f, |dr_IS| = %.3g, %lld force evaluations",
                   rec.time, rec.phi / (double)r->d->natoms, rec.dr, (long long)rec.force_evals);
@@ -730,7 +743,7 @@ static int production_open(Run *r, int resume, Ckpt *ck) {
         free(text);
         BCHK(rc);
     }
-    char quench[128], tol[96];
+    char quench[192], tol[96];
     describe_quench(c, quench, sizeof quench);
     describe_tolerance(c, tol, sizeof tol);
     log_info("inherent structures: %s, a quench every %lld steps (Delta t = %g) with %s to "
@@ -846,6 +859,11 @@ int md_run(const Config *c, const char *command_line, const MdRunOptions *opt) {
                  (long long)r->is_samples, (long long)r->is_events,
                  (double)r->is_evals / (double)r->is_samples, r->is_seconds,
                  100.0 * r->is_seconds / total);
+        if (r->is_verified > 0)
+            log_info("steepest-descent check: %lld of %lld events verified, %lld confirmed, %lld "
+                     "not confirmed (%lld force evaluations)",
+                     (long long)r->is_verified, (long long)r->is_events, (long long)r->is_confirmed,
+                     (long long)(r->is_verified - r->is_confirmed), (long long)r->is_sd_evals);
     }
     /* the final state as a checkpoint too: a later run with a larger md.nve_steps extends it */
     if (rc == 0 && r->last_ckpt != r->s->step) rc = checkpoint_write(r);

@@ -209,9 +209,9 @@ static int domain_to_block(IsTracker *t, double *dst) {
  * Newton prediction were taken, so it changes nothing else of the sample. */
 static int verify_event(IsTracker *t, const Domain *md, IsRecord *out) {
     if (t->pn < 0) {
-        log_info("event at step %lld not verified: r(t - Dt) is not available (first sample "
-                 "after a restart)",
-                 (long long)out->step);
+        log_debug("event at step %lld not verified: r(t - Dt) is not available (first sample "
+                  "after a restart)",
+                  (long long)out->step);
         return 0;
     }
     MinResult ra, rb;
@@ -230,11 +230,8 @@ static int verify_event(IsTracker *t, const Domain *md, IsRecord *out) {
     out->sd_event = st.norm > t->event_threshold;
     out->sd_evals = ra.force_evals + rb.force_evals;
     out->sd_converged = ra.status == MIN_CONVERGED && rb.status == MIN_CONVERGED;
-    log_info("event at step %lld: |dr_IS| = %.4g by the tracker's minimiser, %.4g between the "
-             "steepest-descent minima of r(t - Dt) and r(t) (Phi %.10g -> %.10g, %lld "
-             "evaluations): %s",
-             (long long)out->step, out->dr, out->sd_dr, ra.pe, rb.pe, (long long)out->sd_evals,
-             out->sd_event ? "confirmed" : "NOT confirmed (a switch of the fast minimiser's path)");
+    log_debug("SD check at step %lld: Phi %.12g -> %.12g, |dr| %.4g, %lld evaluations",
+              (long long)out->step, ra.pe, rb.pe, out->sd_dr, (long long)out->sd_evals);
     if (!out->sd_converged)
         log_warn("verifying steepest descent at step %lld did not reach max|F| < %g (%s / %s)",
                  (long long)out->step, IS_VERIFY_FMAX, minimize_status_name(ra.status),
