@@ -13,6 +13,8 @@
 #include "basin/model.h"
 #include "basin/util.h"
 
+#include "../../src/util/parallel.h"
+
 /* Collective over the current util communicator: distribute x, quench with p, gather the final
  * positions into xout (may alias x) and return the result. */
 static inline int mint_quench(const Model *m, int64_t n, double L, const double *x,
@@ -26,6 +28,26 @@ static inline int mint_quench(const Model *m, int64_t n, double L, const double 
         rc = basin_error(BASIN_ERR_PHYSICS, "test", NULL, "lost atoms");
     domain_destroy(&d);
     return rc;
+}
+
+/* Collective: the same quench run by rank 0 alone (MPI_COMM_SELF), the independent one-rank
+ * reference of a distributed quench; xout (3n) and *pe are broadcast to every rank. Returns 1
+ * when rank 0's quench succeeded (the same value on every rank). */
+static inline int mint_quench_one_rank(const Model *m, int64_t n, double L, const double *x,
+                                       const int *species, const MinParams *p, double *xout,
+                                       double *pe) {
+    double ok_pe[2] = {1.0, 0.0};
+    if (par_rank() == 0) {
+        par_push_comm(MPI_COMM_SELF);
+        MinResult r1;
+        ok_pe[0] = mint_quench(m, n, L, x, species, p, xout, &r1) == 0;
+        ok_pe[1] = r1.pe;
+        par_pop_comm();
+    }
+    par_bcast_d(ok_pe, 2, 0);
+    par_bcast_d(xout, 3 * (int)n, 0);
+    *pe = ok_pe[1];
+    return ok_pe[0] != 0.0;
 }
 
 /* out = x + amp g_i with g_i = rng_normal3(seed, RNG_STREAM_TEST, id, ctr) minus the mean of

@@ -123,17 +123,8 @@ int main(int argc, char **argv) {
     const double *disp = is_tracker_displacements(tr);
     const int32_t *spb = is_tracker_species(tr);
     TCHECK(cur && prev && disp && spb, "accessors returned NULL");
-    int ok = 1;
     double phi1 = 0.0;
-    if (par_rank() == 0) {
-        par_push_comm(MPI_COMM_SELF);
-        MinResult r1;
-        ok = mint_quench(&model, N, L, xr, sp, &p, xr, &r1) == 0;
-        phi1 = r1.pe;
-        par_pop_comm();
-    }
-    par_bcast_d(xr, 3 * N, 0);
-    par_bcast_d(&phi1, 1, 0);
+    const int ok = mint_quench_one_rank(&model, N, L, xr, sp, &p, xr, &phi1);
     TCHECK(ok, "one-rank reference failed");
     double dmax = 0.0, emax = 0.0;
     for (int64_t i = lo; i < hi; ++i) {

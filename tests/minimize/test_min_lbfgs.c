@@ -124,17 +124,8 @@ int main(int argc, char **argv) {
     minimize_params_default(&p, MIN_LBFGS);
     MinResult rd;
     TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &rd));
-    int ok = 1;
     double phi_ref = 0.0;
-    if (par_rank() == 0) {
-        par_push_comm(MPI_COMM_SELF);
-        MinResult r1;
-        ok = mint_quench(&m, N, L, xn, sp, &p, xref, &r1) == 0;
-        phi_ref = r1.pe;
-        par_pop_comm();
-    }
-    par_bcast_d(&phi_ref, 1, 0);
-    par_bcast_d(xref, 3 * N, 0);
+    const int ok = mint_quench_one_rank(&m, N, L, xn, sp, &p, xref, &phi_ref);
     TCHECK(ok, "one-rank reference failed");
     mint_dist(N, xq, xref, L, &dmax);
     TCHECK(dmax <= 1e-8, "%d ranks vs one rank: max_i |dr_i| = %g", par_size(), dmax);
