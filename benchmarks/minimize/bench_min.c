@@ -62,6 +62,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     if (strncmp(name, "bitzek", 6) == 0) k = MIN_FIRE_BITZEK;
     if (strncmp(name, "sd", 2) == 0) k = MIN_SD;
     if (strncmp(name, "lbfgs", 5) == 0) k = MIN_LBFGS;
+    if (strncmp(name, "sd-rkc", 6) == 0) k = MIN_RKC;
     minimize_params_default(&v->p, k);
     v->p.fmax_tol = fmax;
     v->p.fnorm_tol = fnorm;
@@ -81,6 +82,9 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     /* FIRE -> L-BFGS hand-over: fire-ho0.03+newton */
     const char *ho = strstr(name, "-ho");
     if (ho) v->p.handover_fmax = atof(ho + 3);
+    /* RKC local error tolerance: sd-rkc-rtol1e-4+newton */
+    const char *rt = strstr(name, "-rtol");
+    if (rt) v->p.rkc_tol = atof(rt + 5);
     /* displacement cap: ...-dmax0.02 */
     const char *dm = strstr(name, "-dmax");
     if (dm) v->p.dmax = atof(dm + 5);

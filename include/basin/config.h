@@ -17,7 +17,13 @@
 #include "basin/model.h"
 
 typedef enum { THERMOSTAT_NHC = 0, THERMOSTAT_NONE = 1 } ThermostatKind;
-typedef enum { MIN_FIRE = 0, MIN_FIRE_BITZEK = 1, MIN_SD = 2, MIN_LBFGS = 3 } MinimizerKind;
+typedef enum {
+    MIN_FIRE = 0,
+    MIN_FIRE_BITZEK = 1,
+    MIN_SD = 2,
+    MIN_LBFGS = 3,
+    MIN_RKC = 4 /* the steepest-descent flow by Runge-Kutta-Chebyshev steps (minimize/rkc.c) */
+} MinimizerKind;
 /* which inherent structures is.h5 stores as particle frames (docs/formats.md) */
 typedef enum { IS_SNAPSHOTS_EVENTS = 0, IS_SNAPSHOTS_ALL = 1, IS_SNAPSHOTS_NONE = 2 } IsSnapshots;
 /* the tracker's finishing stage (docs/inherent.md "Newton-Krylov finishing") */

@@ -30,7 +30,7 @@
 typedef enum { MIN_FINISH_NONE = 0, MIN_FINISH_NEWTON = 1 } MinFinish;
 
 typedef struct MinParams {
-    MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD, MIN_LBFGS (config.h) */
+    MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD, MIN_LBFGS, MIN_RKC */
 
     /* Convergence: every criterion with a tolerance > 0 must hold (at least one must be > 0). */
     double fmax_tol;   /* max_i |F_i| < fmax_tol (eps/sigma); config inherent.fmax */
@@ -58,6 +58,11 @@ typedef struct MinParams {
      * first step and after a reset: p = lbfgs_h0 F, sigma^2 / eps; ~ 1 / lambda_max) */
     int lbfgs_m;
     double lbfgs_h0;
+
+    /* steepest-descent flow by Runge-Kutta-Chebyshev steps (MIN_RKC): local error per step,
+     * max over atoms (sigma), and the most stages per step (sets the longest stable step) */
+    double rkc_tol;
+    int rkc_max_stages;
 
     /* FIRE (either kind) hands the descent over to L-BFGS once max_i |F_i| < handover_fmax
      * (0: never; must exceed finish_fmax to matter): FIRE's inertia chooses the basin in the
@@ -109,7 +114,8 @@ typedef struct MinResult {
  *     (LAMMPS min_style fire defaults with dt = 0.005);
  *   FIRE Bitzek 2006: alpha_start 0.1, n_delay 5, halfstep_back 0, initial_delay 0, rest alike;
  *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3;
- *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3 (line search and reductions: src/minimize/lbfgs.c).
+ *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3 (line search and reductions: src/minimize/lbfgs.c);
+ *   SD flow by RKC: rkc_tol 1e-3, rkc_max_stages 200 (src/minimize/rkc.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,
  * newton_precondition 1, guess_eta 0.1, log_every 0. */

@@ -49,6 +49,14 @@ void min_reduce(MinCtx *c);
 /* Not collective (uses c->g): all enabled force criteria hold. */
 int min_converged(const MinCtx *c);
 
+/* Collective. If the lists must be rebuilt now, rebuild them and carry nv per-atom 3-vectors
+ * vec[k] (owned rows in the Domain's atom order; each array may be reallocated to 3 d->cap
+ * doubles, *cap is their capacity in atoms) to the new atom order; otherwise do nothing. An atom
+ * that changes owner moved less than skin/2 since the last build, so it is a ghost of its new
+ * owner before the rebuild: a halo of the vectors and an id map suffice, no other message.
+ * Afterwards min_eval finds nothing to rebuild. */
+int min_rebuild_carry(MinCtx *c, double **vec, int nv, int64_t *cap);
+
 /* Not collective: the iteration/evaluation budget is spent (sets r->status). */
 int min_budget_spent(MinCtx *c);
 
@@ -59,6 +67,9 @@ int min_fire(MinCtx *c, int *outcome);
 int min_sd(MinCtx *c, int *outcome);
 /* L-BFGS (lbfgs.c); uses d->v for the search direction. */
 int min_lbfgs(MinCtx *c, int *outcome);
+/* Runge-Kutta-Chebyshev integration of the steepest-descent flow (rkc.c); uses d->v for the
+ * stage displacement. */
+int min_rkc(MinCtx *c, int *outcome);
 /* The Newton-Krylov finisher: *outcome = STAGE_DONE when converged or budget spent,
  * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on. */
 int min_newton(MinCtx *c, int *outcome);

@@ -56,6 +56,8 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->sd_gamma_max = 5e-3;
     p->lbfgs_m = 8;
     p->lbfgs_h0 = 1e-3;
+    p->rkc_tol = 1e-3;
+    p->rkc_max_stages = 200;
     p->handover_fmax = 0.0;
     p->finish = MIN_FINISH_NONE;
     p->finish_fmax = 3e-3;
@@ -82,7 +84,7 @@ int minimize_params_check(const MinParams *p) {
                            "fnorm_tol = %g (one must be > 0)",
                            p->fmax_tol, p->fnorm_tol);
     if (p->kind != MIN_FIRE && p->kind != MIN_FIRE_BITZEK && p->kind != MIN_SD &&
-        p->kind != MIN_LBFGS)
+        p->kind != MIN_LBFGS && p->kind != MIN_RKC)
         return basin_error(BASIN_ERR_CONFIG, w, "minimizer", "unknown kind %d", (int)p->kind);
     if (p->max_iter < 1)
         return basin_error(BASIN_ERR_CONFIG, w, "max_iter", "must be >= 1, got %lld",
@@ -117,6 +119,11 @@ int minimize_params_check(const MinParams *p) {
         return basin_error(BASIN_ERR_CONFIG, w, "lbfgs",
                            "need 1 <= lbfgs_m <= 32 and lbfgs_h0 > 0, got %d, %g", p->lbfgs_m,
                            p->lbfgs_h0);
+    if (p->kind == MIN_RKC && (!(p->rkc_tol > 0.0) || !isfinite(p->rkc_tol) ||
+                               p->rkc_max_stages < 2 || p->rkc_max_stages > 1000))
+        return basin_error(BASIN_ERR_CONFIG, w, "rkc",
+                           "need rkc_tol > 0 and 2 <= rkc_max_stages <= 1000, got %g, %d",
+                           p->rkc_tol, p->rkc_max_stages);
     if (p->finish == MIN_FINISH_NEWTON &&
         (!(p->finish_fmax > 0.0) || p->newton_max_steps < 1 || p->newton_max_cg < 1 ||
          !(p->newton_eta > 0.0 && p->newton_eta < 1.0)))
@@ -267,6 +274,84 @@ const double *min_guess_lookup(const MinCtx *c, int64_t id) {
     return NULL;
 }
 
+/* Not collective. Index of id in an open-addressing map (key -1 = empty), -1 if absent. */
+static int64_t map_find(const int64_t *key, const int64_t *val, int64_t cap, int64_t id) {
+    uint64_t h = hash_id(id) & (uint64_t)(cap - 1);
+    while (key[h] >= 0) {
+        if (key[h] == id) return val[h];
+        h = (h + 1) & (uint64_t)(cap - 1);
+    }
+    return -1;
+}
+
+int min_rebuild_carry(MinCtx *c, double **vec, int nv, int64_t *cap) {
+    Domain *d = c->d;
+    if (nv <= 0 || !domain_check_rebuild(d)) return 0;
+    const int nl = d->nlocal, nt = d->nlocal + d->nghost, width = 3 * nv;
+    double *buf = NULL;
+    int64_t *key = NULL, *val = NULL, mcap = 16;
+    while (mcap < 2 * (int64_t)nt)
+        mcap *= 2;
+    int rc = BALLOC(buf, (size_t)nt * (size_t)width + 1);
+    if (rc == 0) rc = BALLOC(key, mcap);
+    if (rc == 0) rc = BALLOC(val, mcap);
+    rc = basin_error_agree(rc);
+    if (rc == 0) {
+        for (int i = 0; i < nl; ++i)
+            for (int k = 0; k < nv; ++k)
+                memcpy(buf + (size_t)i * (size_t)width + 3 * k, vec[k] + 3 * i, 3 * sizeof(double));
+        rc = domain_forward_array(d, buf, width);
+    }
+    if (rc == 0) {
+        for (int64_t q = 0; q < mcap; ++q)
+            key[q] = -1;
+        for (int i = 0; i < nt; ++i) { /* owned first: an owned row wins over ghost images */
+            uint64_t h = hash_id(d->id[i]) & (uint64_t)(mcap - 1);
+            while (key[h] >= 0 && key[h] != d->id[i])
+                h = (h + 1) & (uint64_t)(mcap - 1);
+            if (key[h] < 0) {
+                key[h] = d->id[i];
+                val[h] = i;
+            }
+        }
+        rc = domain_rebuild(d);
+        ++c->r->rebuilds;
+    }
+    if (rc == 0 && *cap < d->cap) {
+        for (int k = 0; k < nv && rc == 0; ++k) {
+            double *t = realloc(vec[k], 3 * (size_t)d->cap * sizeof(double));
+            if (t)
+                vec[k] = t;
+            else
+                rc = basin_error(BASIN_ERR_NOMEM, "minimize", NULL, "carry: %d atoms", d->cap);
+        }
+        if (rc == 0) *cap = d->cap;
+    }
+    rc = basin_error_agree(rc);
+    double missing = 0.0;
+    if (rc == 0) {
+        for (int i = 0; i < d->nlocal; ++i) {
+            const int64_t j = map_find(key, val, mcap, d->id[i]);
+            for (int k = 0; k < nv; ++k) {
+                if (j < 0)
+                    memset(vec[k] + 3 * i, 0, 3 * sizeof(double));
+                else
+                    memcpy(vec[k] + 3 * i, buf + (size_t)j * (size_t)width + 3 * k,
+                           3 * sizeof(double));
+            }
+            missing += j < 0;
+        }
+        par_sum_d(&missing, 1);
+        if (missing > 0.0) /* cannot happen (see min_priv.h) */
+            rc = basin_error(BASIN_ERR_INTERNAL, "minimize", NULL,
+                             "%g atoms lost their per-atom state in a rebuild", missing);
+    }
+    free(buf);
+    free(key);
+    free(val);
+    return rc;
+}
+
 static int run(MinCtx *c);
 
 int minimize_run(Domain *d, const MinParams *p, MinResult *r) {
@@ -307,6 +392,8 @@ static int run(MinCtx *cp) {
         int outcome = STAGE_DONE;
         if (kind == MIN_SD)
             BCHK(min_sd(&c, &outcome));
+        else if (kind == MIN_RKC)
+            BCHK(min_rkc(&c, &outcome));
         else if (kind == MIN_LBFGS)
             BCHK(min_lbfgs(&c, &outcome));
         else

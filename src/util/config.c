@@ -68,7 +68,7 @@ typedef struct KeyDef {
 
 static const char *const kind_names[] = {"glass", "crystal"};
 static const char *const thermostat_names[] = {"nhc", "none"};
-static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd", "lbfgs"};
+static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd", "lbfgs", "sd-rkc"};
 static const char *const snapshot_names[] = {"events", "all", "none"};
 static const char *const finish_names[] = {"newton", "none"};
 static const char *const verify_names[] = {"none", "sd"};
@@ -80,7 +80,8 @@ _Static_assert(sizeof(ThermostatKind) == sizeof(int), "enum fields are accessed 
 _Static_assert(sizeof(MinimizerKind) == sizeof(int), "enum fields are accessed as int");
 _Static_assert(MODEL_GLASS == 0 && MODEL_CRYSTAL == 1, "kind_names order");
 _Static_assert(THERMOSTAT_NHC == 0 && THERMOSTAT_NONE == 1, "thermostat_names order");
-_Static_assert(MIN_FIRE == 0 && MIN_FIRE_BITZEK == 1 && MIN_SD == 2 && MIN_LBFGS == 3,
+_Static_assert(MIN_FIRE == 0 && MIN_FIRE_BITZEK == 1 && MIN_SD == 2 && MIN_LBFGS == 3 &&
+                   MIN_RKC == 4,
                "minimizer_names order");
 _Static_assert(sizeof(IsSnapshots) == sizeof(int), "enum fields are accessed as int");
 _Static_assert(IS_SNAPSHOTS_EVENTS == 0 && IS_SNAPSHOTS_ALL == 1 && IS_SNAPSHOTS_NONE == 2,

@@ -297,8 +297,8 @@ static void test_bad_values(void) {
         "bad.ini:thermostat.kind: must be one of nhc, none, got 'berendsen'");
     BAD(BASE "[thermostat]\nchain = 11\n",
         "bad.ini:thermostat.chain: must be in [1, 10], got '11'");
-    BAD(BASE "[inherent]\nminimizer = cg\n",
-        "bad.ini:inherent.minimizer: must be one of fire, fire-bitzek, sd, lbfgs, got 'cg'");
+    BAD(BASE "[inherent]\nminimizer = cg\n", "bad.ini:inherent.minimizer: must be one of fire, "
+                                             "fire-bitzek, sd, lbfgs, sd-rkc, got 'cg'");
     BAD(BASE "[inherent]\nverify = lbfgs\n",
         "bad.ini:inherent.verify: must be one of none, sd, got 'lbfgs'");
     BAD(BASE "[inherent]\nfinish = cg\n",
@@ -413,7 +413,7 @@ static void test_validate_programmatic(void) {
                        "built-in configuration:inherent.enabled: must be 0 or 1, got 'true'"),
            "%s", basin_error_message());
     config_defaults(&c);
-    c.minimizer = (MinimizerKind)(MIN_LBFGS + 1);
+    c.minimizer = (MinimizerKind)(MIN_RKC + 1);
     TCHECK(config_validate(&c) == BASIN_ERR_CONFIG &&
                !strcmp(basin_error_message(),
                        "built-in configuration:inherent.minimizer: is not a valid minimizer, got "

@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
         {"fire bitzek", MIN_FIRE_BITZEK, MIN_FINISH_NONE, 1e-9, 1e-8},
         {"fire 2.0 + newton", MIN_FIRE, MIN_FINISH_NEWTON, 1e-9, 1e-8},
         {"steepest descent", MIN_SD, MIN_FINISH_NONE, 1e-7, 1e-6},
+        {"sd flow by rkc", MIN_RKC, MIN_FINISH_NONE, 1e-9, 1e-8},
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
         minimize_params_default(&p, cases[c].kind);
