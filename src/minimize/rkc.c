@@ -30,7 +30,7 @@
  *           a bad start relaxes), x 1.5 after a step in which Phi rose, and never above the
  *           Gershgorin bound of the Hessian at Y_0, 2 max_i sum_j max(|v''|, |v'/r|) over the
  *           pairs of i (H_ii is the sum of the pair blocks, H_ij minus one of them), one pass
- *           over the half list and a reverse halo of one double, every step;
+ *           over the half list and a reverse halo of one double, every 8 steps;
  *   s:      the fewest stages (>= 2) with (1 + w0) / w1 >= h lambda; if rkc_max_stages do not
  *           suffice, h is cut to the longest stable step;
  *   error:  first-order local error (h^2 / 2) x'' ~ (h / 2) (F(x_{n+1}) - F(x_n)), max over
@@ -57,6 +57,7 @@
 #define RKC_DAMP_STRONG 2.0 /* steps at the stability limit (file comment) */
 #define RKC_POWER_ITERS 8
 #define RKC_LAMBDA_SAFETY 1.2
+#define RKC_BOUND_EVERY 8 /* steps between Gershgorin passes (each costs about a force pass) */
 
 typedef struct RkcCoef {
     int s;
@@ -272,7 +273,7 @@ int min_rkc(MinCtx *c, int *outcome) {
     const int smax = p->rkc_max_stages;
     const double beta_max = rkc_coef(NULL, smax, RKC_DAMP),
                  beta_strong = rkc_coef(NULL, smax, RKC_DAMP_STRONG);
-    double h = 0.0, lam = 0.0, gersh_at_power = 0.0;
+    double h = 0.0, lam = 0.0, gersh = 0.0, gersh_at_power = 0.0;
     while (rc == 0) {
         if (min_converged(c)) {
             r->status = MIN_CONVERGED;
@@ -285,11 +286,13 @@ int min_rkc(MinCtx *c, int *outcome) {
         if (min_budget_spent(c)) break;
         ++r->iterations;
         min_log_iter(c, "sd-rkc");
-        /* the bound every step (no force evaluation); the power estimate again when the bound
-         * fell by half since the last one (a bad start relaxing: lambda_max drops by orders) */
-        double gersh = 0.0;
-        rc = lambda_bound(d, w.row, &gersh);
-        if (rc) break;
+        /* the bound every RKC_BOUND_EVERY steps (no force evaluation, but a pass over the pairs);
+         * the power estimate again when the bound fell by half since the last one (a bad start
+         * relaxing: lambda_max drops by orders) */
+        if (lam == 0.0 || r->iterations % RKC_BOUND_EVERY == 0) { /* a pass over all pairs */
+            rc = lambda_bound(d, w.row, &gersh);
+            if (rc) break;
+        }
         if (lam == 0.0 || gersh < 0.5 * gersh_at_power) {
             double pw = 0.0;
             rc = lambda_power(c, &w, RKC_POWER_ITERS, &pw);
