@@ -241,40 +241,27 @@ static uint64_t hash_id(int64_t id) {
     return z ^ (z >> 31);
 }
 
-/* Not collective. Map of the guess ids (the first occurrence of an id wins). */
-static int guess_map_build(MinCtx *c, const MinGuess *g) {
+/* Open-addressing map id -> index (key -1 = empty, capacity a power of two >= 2 entries), used
+ * for the prediction and for min_rebuild_carry. Not collective. */
+static int64_t map_cap(int64_t n) {
     int64_t cap = 16;
-    while (cap < 2 * g->n)
+    while (cap < 2 * n)
         cap *= 2;
-    BCHK(BALLOC(c->gkey, cap));
-    BCHK(BALLOC(c->gval, cap));
-    for (int64_t k = 0; k < cap; ++k)
-        c->gkey[k] = -1;
-    for (int64_t i = 0; i < g->n; ++i) {
-        uint64_t h = hash_id(g->id[i]) & (uint64_t)(cap - 1);
-        while (c->gkey[h] >= 0 && c->gkey[h] != g->id[i])
-            h = (h + 1) & (uint64_t)(cap - 1);
-        if (c->gkey[h] < 0) {
-            c->gkey[h] = g->id[i];
-            c->gval[h] = i;
-        }
-    }
-    c->gcap = cap;
-    c->guess = g;
-    return 0;
+    return cap;
 }
 
-const double *min_guess_lookup(const MinCtx *c, int64_t id) {
-    if (!c->guess) return NULL;
-    uint64_t h = hash_id(id) & (uint64_t)(c->gcap - 1);
-    while (c->gkey[h] >= 0) {
-        if (c->gkey[h] == id) return c->guess->x + 3 * c->gval[h];
-        h = (h + 1) & (uint64_t)(c->gcap - 1);
+/* Insert id -> idx unless id is already there (the first occurrence wins). */
+static void map_insert(int64_t *key, int64_t *val, int64_t cap, int64_t id, int64_t idx) {
+    uint64_t h = hash_id(id) & (uint64_t)(cap - 1);
+    while (key[h] >= 0 && key[h] != id)
+        h = (h + 1) & (uint64_t)(cap - 1);
+    if (key[h] < 0) {
+        key[h] = id;
+        val[h] = idx;
     }
-    return NULL;
 }
 
-/* Not collective. Index of id in an open-addressing map (key -1 = empty), -1 if absent. */
+/* Index of id, -1 if absent. */
 static int64_t map_find(const int64_t *key, const int64_t *val, int64_t cap, int64_t id) {
     uint64_t h = hash_id(id) & (uint64_t)(cap - 1);
     while (key[h] >= 0) {
@@ -284,14 +271,33 @@ static int64_t map_find(const int64_t *key, const int64_t *val, int64_t cap, int
     return -1;
 }
 
+/* Not collective. Map of the guess ids (the first occurrence of an id wins). */
+static int guess_map_build(MinCtx *c, const MinGuess *g) {
+    const int64_t cap = map_cap(g->n);
+    BCHK(BALLOC(c->gkey, cap));
+    BCHK(BALLOC(c->gval, cap));
+    for (int64_t k = 0; k < cap; ++k)
+        c->gkey[k] = -1;
+    for (int64_t i = 0; i < g->n; ++i)
+        map_insert(c->gkey, c->gval, cap, g->id[i], i);
+    c->gcap = cap;
+    c->guess = g;
+    return 0;
+}
+
+const double *min_guess_lookup(const MinCtx *c, int64_t id) {
+    if (!c->guess) return NULL;
+    const int64_t i = map_find(c->gkey, c->gval, c->gcap, id);
+    return i < 0 ? NULL : c->guess->x + 3 * i;
+}
+
 int min_rebuild_carry(MinCtx *c, double **vec, int nv, int64_t *cap) {
     Domain *d = c->d;
     if (nv <= 0 || !domain_check_rebuild(d)) return 0;
     const int nl = d->nlocal, nt = d->nlocal + d->nghost, width = 3 * nv;
     double *buf = NULL;
-    int64_t *key = NULL, *val = NULL, mcap = 16;
-    while (mcap < 2 * (int64_t)nt)
-        mcap *= 2;
+    int64_t *key = NULL, *val = NULL;
+    const int64_t mcap = map_cap(nt);
     int rc = BALLOC(buf, (size_t)nt * (size_t)width + 1);
     if (rc == 0) rc = BALLOC(key, mcap);
     if (rc == 0) rc = BALLOC(val, mcap);
@@ -305,15 +311,8 @@ int min_rebuild_carry(MinCtx *c, double **vec, int nv, int64_t *cap) {
     if (rc == 0) {
         for (int64_t q = 0; q < mcap; ++q)
             key[q] = -1;
-        for (int i = 0; i < nt; ++i) { /* owned first: an owned row wins over ghost images */
-            uint64_t h = hash_id(d->id[i]) & (uint64_t)(mcap - 1);
-            while (key[h] >= 0 && key[h] != d->id[i])
-                h = (h + 1) & (uint64_t)(mcap - 1);
-            if (key[h] < 0) {
-                key[h] = d->id[i];
-                val[h] = i;
-            }
-        }
+        for (int i = 0; i < nt; ++i) /* owned first: an owned row wins over ghost images */
+            map_insert(key, val, mcap, d->id[i], i);
         rc = domain_rebuild(d);
         ++c->r->rebuilds;
     }

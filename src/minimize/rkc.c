@@ -60,9 +60,8 @@
 #define RKC_BOUND_EVERY 8 /* steps between Gershgorin passes (each costs about a force pass) */
 
 typedef struct RkcCoef {
-    int s;
-    double w0, w1, beta; /* beta = (1 + w0) / w1: the stable interval is [-beta, 0] */
-    double *mut, *nu;    /* [s + 1] (index 0 unused; nu[1] unused) */
+    int s;            /* stages */
+    double *mut, *nu; /* [s + 1] (index 0 unused; nu[1] unused) */
 } RkcCoef;
 
 /* Not collective. Stable interval beta = (1 + w0) / w1 of an s-stage RKC1 step with damping
@@ -87,9 +86,6 @@ static double rkc_coef(RkcCoef *k, int s, double eps) {
     const double w1 = tm1 / dm1, beta = (1.0 + w0) / w1;
     if (!k) return beta;
     k->s = s;
-    k->w0 = w0;
-    k->w1 = w1;
-    k->beta = beta;
     k->mut[1] = w1 / w0;
     for (int j = 2; j <= s; ++j)
         k->mut[j] = 2.0 * w1 * b[j] / b[j - 1];
