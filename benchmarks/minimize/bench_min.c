@@ -11,7 +11,9 @@
  *     --gap S             NVE steps between samples (default 2000 = 10 time units)
  *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec,
  *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), fire-ho0.03+newton
- *                         (FIRE hands over to L-BFGS below max|F_i| 0.03), ...
+ *                         (FIRE hands over to L-BFGS below max|F_i| 0.03), lbfgs-nopc
+ *                         (without the block-Jacobi preconditioner), sd-rkc, suffixes -sw<X>
+ *                         (Newton switch), -rtol<X>, -dmax<X>, -eta1, -eta3, ...
  *                         (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
@@ -72,6 +74,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
         if (sw > 0.0) v->p.finish_fmax = sw;
     }
     if (strstr(name, "-noprec")) v->p.newton_precondition = 0;
+    if (strstr(name, "-nopc")) v->p.lbfgs_precondition = 0; /* L-BFGS with H_0 = gamma I */
     if (strstr(name, "-dt2")) v->p.dt_max = 0.1;
     if (strstr(name, "-dt05")) v->p.dt_max = 0.025;
     if (strstr(name, "-eta1")) v->p.newton_eta = 0.1;
@@ -88,6 +91,9 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     /* displacement cap: ...-dmax0.02 */
     const char *dm = strstr(name, "-dmax");
     if (dm) v->p.dmax = atof(dm + 5);
+    /* Newton switch threshold per variant: fire-sw0.03+newton+pred */
+    const char *swp = strstr(name, "-sw");
+    if (swp) v->p.finish_fmax = atof(swp + 3);
     return 0;
 }
 
@@ -303,12 +309,13 @@ int main(int argc, char **argv) {
                 }
             if (par_rank() == 0)
                 printf("%-22s sample %d evals %6lld iters %6lld cg %5lld newton %2lld fb %lld "
-                       "resets %4lld capped %lld rb %lld %8.3f s Phi %.12f fmax %.3e fnorm %.3e "
-                       "status %s dIS %.3e\n",
+                       "resets %4lld capped %lld rb %lld P %lld %8.3f s Phi %.12f fmax %.3e "
+                       "fnorm %.3e status %s dIS %.3e\n",
                        var[iv].name, smp, (long long)r.force_evals, (long long)r.iterations,
                        (long long)r.cg_iters, (long long)r.newton_steps, (long long)r.fallbacks,
-                       (long long)r.resets, (long long)r.capped, (long long)r.rebuilds, r.seconds,
-                       r.pe, r.fmax, r.fnorm, minimize_status_name(r.status), dmax);
+                       (long long)r.resets, (long long)r.capped, (long long)r.rebuilds,
+                       (long long)r.hess_diag_evals, r.seconds, r.pe, r.fmax, r.fnorm,
+                       minimize_status_name(r.status), dmax);
             if (rc == 0 && prefix && iv == 0) {
                 char path[1024];
                 snprintf(path, sizeof(path), "%s%d.is.data", prefix, smp);

@@ -58,6 +58,9 @@ typedef struct MinParams {
      * first step and after a reset: p = lbfgs_h0 F, sigma^2 / eps; ~ 1 / lambda_max) */
     int lbfgs_m;
     double lbfgs_h0;
+    /* L-BFGS with H_0 = gamma P^-1, P the block-Jacobi preconditioner (src/minimize/precond.c),
+     * instead of H_0 = gamma I */
+    int lbfgs_precondition;
 
     /* steepest-descent flow by Runge-Kutta-Chebyshev steps (MIN_RKC): local error per step,
      * max over atoms (sigma), and the most stages per step (sets the longest stable step) */
@@ -114,7 +117,8 @@ typedef struct MinResult {
  *     (LAMMPS min_style fire defaults with dt = 0.005);
  *   FIRE Bitzek 2006: alpha_start 0.1, n_delay 5, halfstep_back 0, initial_delay 0, rest alike;
  *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3;
- *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3 (line search and reductions: src/minimize/lbfgs.c);
+ *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3, lbfgs_precondition 1 (line search, reductions and
+ *     preconditioner: src/minimize/lbfgs.c, precond.c);
  *   SD flow by RKC: rkc_tol 1e-3, rkc_max_stages 200 (src/minimize/rkc.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,

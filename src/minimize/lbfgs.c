@@ -10,7 +10,8 @@
  *
  * Iteration k at x with forces F (d->f), memory {(s_i, y_i), rho_i = 1 / s_i.y_i}, i = 1..k:
  *   direction  p = H_k F  (two-loop recursion with H_0 = gamma I, gamma = s.y / y.y of the newest
- *              pair, or lbfgs_h0 with empty memory)
+ *              pair, or lbfgs_h0 with empty memory; with lbfgs_precondition H_0 = gamma P^-1,
+ *              P the block-Jacobi matrix of precond.c, see two_loop_prec)
  *   descent    F.p > 0, else the memory is cleared and p = lbfgs_h0 F
  *   cap        p is scaled as a whole so that max_i |p_i| <= dmax (the direction is kept)
  *   line search: x += alpha p starting at alpha = 1 (the quasi-Newton step, accepted almost
@@ -61,6 +62,8 @@
 #include "min_priv.h"
 
 #define LBFGS_MMAX 32 /* upper bound of MinParams.lbfgs_m (minimize_params_check) */
+/* iterations between recomputations of the preconditioner (besides after every rebuild) */
+#define LBFGS_PREC_EVERY 10
 
 typedef struct LbfgsWork {
     int64_t cap;           /* doubles per vector */
@@ -72,6 +75,11 @@ typedef struct LbfgsWork {
     double sy[LBFGS_MMAX][LBFGS_MMAX];     /* s_i . y_j (slots) */
     double yy[LBFGS_MMAX][LBFGS_MMAX];     /* y_i . y_j (slots) */
     double fs[LBFGS_MMAX], fy[LBFGS_MMAX]; /* F . s_i, F . y_i at the current x */
+    /* preconditioned variant (lbfgs_precondition): P^-1 and the two-loop's work vectors */
+    MinPrecond pc;
+    int64_t pc_rebuilds; /* r->rebuilds when pc was computed (-1: never) */
+    int pc_age;          /* iterations since */
+    double *q, *z;       /* [cap] */
 } LbfgsWork;
 
 static void work_free(LbfgsWork *w) {
@@ -80,6 +88,9 @@ static void work_free(LbfgsWork *w) {
         free(w->y[i]);
     }
     free(w->fold);
+    free(w->q);
+    free(w->z);
+    min_precond_free(&w->pc);
     memset(w, 0, sizeof(*w));
 }
 
@@ -92,6 +103,8 @@ static int work_reserve(LbfgsWork *w, const Domain *d) {
         BCHK(basin_realloc((void **)&w->y[i], (size_t)n, sizeof(double), "lbfgs memory"));
     }
     BCHK(basin_realloc((void **)&w->fold, (size_t)n, sizeof(double), "lbfgs memory"));
+    BCHK(basin_realloc((void **)&w->q, (size_t)n, sizeof(double), "lbfgs memory"));
+    BCHK(basin_realloc((void **)&w->z, (size_t)n, sizeof(double), "lbfgs memory"));
     w->cap = n;
     return 0;
 }
@@ -285,6 +298,71 @@ static void gram_update(LbfgsWork *w, const Domain *d, int add) {
     }
 }
 
+/* Collective. The preconditioned direction p = H_k F into d->v, with H_0 = gamma P^-1,
+ * gamma = s.y / (y.P^-1 y) of the newest pair (1 with empty memory: P^-1 F is the step that
+ * relaxes every atom in its frozen cage). The Gram shortcut of two_loop() would need
+ * y_i.P^-1 y_j, which changes whenever P is recomputed, so this is the vector two-loop
+ * (Nocedal & Wright Algorithm 7.4): 2k + 2 sequential reductions of one double. Returns F.p. */
+static double two_loop_prec(LbfgsWork *w, const Domain *d) {
+    const int n = 3 * d->nlocal;
+    double a[LBFGS_MMAX];
+    double *restrict q = w->q, *restrict z = w->z;
+    memcpy(q, d->f, (size_t)n * sizeof(double));
+    for (int t = w->k - 1; t >= 0; --t) {
+        const int i = slot(w, t);
+        const double *restrict si = w->s[i], *restrict yi = w->y[i];
+        double sq = 0.0;
+        for (int u = 0; u < n; ++u)
+            sq += si[u] * q[u];
+        par_sum_d(&sq, 1);
+        a[i] = sq / w->sy[i][i];
+        for (int u = 0; u < n; ++u)
+            q[u] -= a[i] * yi[u];
+    }
+    double gamma = 1.0;
+    if (w->k > 0) {
+        const int nw = slot(w, w->k - 1);
+        min_block_apply(&w->pc, w->y[nw], z);
+        double ypy = 0.0;
+        for (int u = 0; u < n; ++u)
+            ypy += w->y[nw][u] * z[u];
+        par_sum_d(&ypy, 1);
+        if (ypy > 0.0 && isfinite(ypy)) gamma = w->sy[nw][nw] / ypy;
+    }
+    min_block_apply(&w->pc, q, z);
+    for (int u = 0; u < n; ++u)
+        z[u] *= gamma;
+    for (int t = 0; t < w->k; ++t) {
+        const int i = slot(w, t);
+        const double *restrict si = w->s[i], *restrict yi = w->y[i];
+        double yz = 0.0;
+        for (int u = 0; u < n; ++u)
+            yz += yi[u] * z[u];
+        par_sum_d(&yz, 1);
+        const double b = yz / w->sy[i][i];
+        for (int u = 0; u < n; ++u)
+            z[u] += (a[i] - b) * si[u];
+    }
+    /* P^-1 does not map sum_i F_i = 0 to a translation-free step: remove the mean, as FIRE
+     * and SD conserve the centre of mass (otherwise the whole IS drifts; F.p is unchanged) */
+    double red[4] = {0.0, 0.0, 0.0, 0.0};
+    for (int i = 0; i < d->nlocal; ++i)
+        for (int k = 0; k < 3; ++k)
+            red[k] += z[3 * i + k];
+    par_sum_d(red, 3);
+    for (int k = 0; k < 3; ++k)
+        red[k] /= (double)d->natoms;
+    const double *restrict f = d->f;
+    for (int i = 0; i < d->nlocal; ++i)
+        for (int k = 0; k < 3; ++k) {
+            z[3 * i + k] -= red[k];
+            red[3] += f[3 * i + k] * z[3 * i + k];
+        }
+    par_sum_d(red + 3, 1);
+    memcpy(d->v, z, (size_t)n * sizeof(double));
+    return red[3];
+}
+
 int min_lbfgs(MinCtx *c, int *outcome) {
     const MinParams *p = c->p;
     MinResult *r = c->r;
@@ -292,6 +370,7 @@ int min_lbfgs(MinCtx *c, int *outcome) {
     LbfgsWork w;
     memset(&w, 0, sizeof(w));
     w.m = p->lbfgs_m;
+    w.pc_rebuilds = -1;
     int rc = 0, fails = 0;
     *outcome = STAGE_DONE;
     const double c1 = 1e-4;
@@ -311,25 +390,52 @@ int min_lbfgs(MinCtx *c, int *outcome) {
         if (rc) break;
         timer_start(TIMER_MINIMIZE);
         const int n = 3 * d->nlocal;
-        double cf, cs[LBFGS_MMAX], cy[LBFGS_MMAX];
-        double fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
-        if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
-            w.k = 0;
-            ++r->resets;
-            fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
-        }
-        /* p into d->v, and max_i |p_i|^2 for the cap */
         double *restrict v = d->v;
         const double *restrict f = d->f;
-        for (int i = 0; i < n; ++i)
-            v[i] = cf * f[i];
-        for (int t = 0; t < w.k; ++t) {
-            const int j = slot(&w, t);
-            const double *restrict sj = w.s[j], *restrict yj = w.y[j];
-            const double a = cs[j], b = cy[j];
-            for (int i = 0; i < n; ++i)
-                v[i] += a * sj[i] + b * yj[i];
+        double fp;
+        if (p->lbfgs_precondition) {
+            /* P after every rebuild (new atom order) and every LBFGS_PREC_EVERY iterations */
+            if (w.pc_rebuilds != r->rebuilds || w.pc_age >= LBFGS_PREC_EVERY || w.pc.minv == NULL) {
+                timer_stop(TIMER_MINIMIZE);
+                rc = min_block_precond(d, &w.pc);
+                if (rc) break;
+                timer_start(TIMER_MINIMIZE);
+                ++r->hess_diag_evals;
+                w.pc_rebuilds = r->rebuilds;
+                w.pc_age = 0;
+                if (p->log_every > 0)
+                    log_debug("minimize lbfgs: preconditioner, %lld blocks not positive definite",
+                              (long long)w.pc.not_pd);
+            }
+            ++w.pc_age;
         }
+        if (p->lbfgs_precondition && w.pc.not_pd == 0) {
+            fp = two_loop_prec(&w, d);
+            if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
+                w.k = 0;
+                ++r->resets;
+                fp = two_loop_prec(&w, d);
+            }
+        } else {
+            double cf, cs[LBFGS_MMAX], cy[LBFGS_MMAX];
+            fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
+            if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
+                w.k = 0;
+                ++r->resets;
+                fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
+            }
+            /* p into d->v */
+            for (int i = 0; i < n; ++i)
+                v[i] = cf * f[i];
+            for (int t = 0; t < w.k; ++t) {
+                const int j = slot(&w, t);
+                const double *restrict sj = w.s[j], *restrict yj = w.y[j];
+                const double a = cs[j], b = cy[j];
+                for (int i = 0; i < n; ++i)
+                    v[i] += a * sj[i] + b * yj[i];
+            }
+        }
+        /* max_i |p_i|^2 for the cap */
         double pmax = 0.0;
         for (int i = 0; i < d->nlocal; ++i) {
             const double *vi = v + 3 * i;

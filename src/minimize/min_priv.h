@@ -76,4 +76,21 @@ int min_newton(MinCtx *c, int *outcome);
 
 void min_log_iter(const MinCtx *c, const char *stage);
 
+/* Block-Jacobi preconditioner (precond.c): the inverse 3x3 diagonal blocks of the analytic
+ * Hessian, rows in the Domain's current atom order (recompute after a rebuild). */
+typedef struct MinPrecond {
+    double *hd;     /* [9 (nlocal + nghost)] accumulation of the blocks */
+    double *minv;   /* [9 nlocal] inverse blocks */
+    int64_t cap;    /* doubles in hd and minv */
+    int natoms;     /* owned atoms the blocks were computed for */
+    int64_t not_pd; /* blocks (all ranks) that were not positive definite */
+} MinPrecond;
+
+/* Collective (one reverse halo of 9 doubles per atom). The blocks at the current positions
+ * (ghosts current); grows the arrays as needed. */
+int min_block_precond(Domain *d, MinPrecond *pc);
+/* Not collective. z = P^-1 r over pc->natoms atoms (z may not alias r). */
+void min_block_apply(const MinPrecond *pc, const double *r, double *z);
+void min_precond_free(MinPrecond *pc);
+
 #endif

@@ -56,6 +56,7 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->sd_gamma_max = 5e-3;
     p->lbfgs_m = 8;
     p->lbfgs_h0 = 1e-3;
+    p->lbfgs_precondition = 1;
     p->rkc_tol = 1e-3;
     p->rkc_max_stages = 200;
     p->handover_fmax = 0.0;

@@ -29,13 +29,9 @@
  * displacement stays below skin/2 (otherwise it rebuilds once and re-evaluates), so the
  * per-atom CG vectors, which are stored in the Domain's current atom order, stay aligned.
  *
- * Preconditioner: the 3x3 diagonal blocks of the analytic Hessian (PHYSICS.md section 5),
- *     H_ii = sum_j [ v''(r) n n^T + (v'(r)/r) (I - n n^T) ],   n = (r_i - r_j)/r,
- * accumulated over the half list (j may be a ghost: domain_reverse_array sums them), inverted
- * per atom. It removes the factor ~3 of stiffness between small-small and large-large contacts
- * of the binary glass; one pass costs less than a force evaluation (MinResult.hess_diag_evals).
- * Blocks that are not positive definite (possible away from a minimum) are replaced by
- * 1/trace * 3 I.
+ * Preconditioner: the block-Jacobi P of precond.c (inverse 3x3 diagonal blocks of the analytic
+ * Hessian), computed once per Newton step; it removes the factor ~3 of stiffness between
+ * small-small and large-large contacts of the binary glass (MinResult.hess_diag_evals).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -48,9 +44,7 @@
 typedef struct NewtonWork {
     int64_t cap; /* doubles per vector */
     double *x0, *f0, *s, *r, *z, *p, *hp;
-    double *minv;      /* [9 nlocal] inverse diagonal blocks */
-    double *hd;        /* [9 (nlocal + nghost)] accumulation of the diagonal blocks */
-    int64_t hd_cap;    /* doubles in hd and minv */
+    MinPrecond pc;     /* block-Jacobi preconditioner (precond.c) */
     double fnorm_prev; /* |F| at the previous Newton step (0: first step) */
 } NewtonWork;
 
@@ -62,8 +56,7 @@ static void work_free(NewtonWork *w) {
     free(w->z);
     free(w->p);
     free(w->hp);
-    free(w->minv);
-    free(w->hd);
+    min_precond_free(&w->pc);
     memset(w, 0, sizeof(*w));
 }
 
@@ -79,77 +72,6 @@ static int work_reserve(NewtonWork *w, const Domain *d) {
             BCHK(grow(v[k], n));
         w->cap = n;
     }
-    const int64_t m = 9 * (int64_t)(d->nlocal + d->nghost);
-    if (m > w->hd_cap) {
-        BCHK(grow(&w->hd, m));
-        BCHK(grow(&w->minv, m));
-        w->hd_cap = m;
-    }
-    return 0;
-}
-
-/* Inverse of the symmetric 3x3 block a (row major) into out; 0 if a is not positive definite
- * (leading minors), in which case out = (3 / |trace|) I or I. */
-static void block_inverse(const double *a, double *out) {
-    const double m1 = a[0];
-    const double m2 = a[0] * a[4] - a[1] * a[3];
-    const double c00 = a[4] * a[8] - a[5] * a[7];
-    const double c01 = a[5] * a[6] - a[3] * a[8];
-    const double c02 = a[3] * a[7] - a[4] * a[6];
-    const double det = a[0] * c00 + a[1] * c01 + a[2] * c02;
-    if (m1 > 0.0 && m2 > 0.0 && det > 0.0 && isfinite(det)) {
-        const double id = 1.0 / det;
-        out[0] = c00 * id;
-        out[1] = (a[2] * a[7] - a[1] * a[8]) * id;
-        out[2] = (a[1] * a[5] - a[2] * a[4]) * id;
-        out[3] = c01 * id;
-        out[4] = (a[0] * a[8] - a[2] * a[6]) * id;
-        out[5] = (a[2] * a[3] - a[0] * a[5]) * id;
-        out[6] = c02 * id;
-        out[7] = (a[1] * a[6] - a[0] * a[7]) * id;
-        out[8] = (a[0] * a[4] - a[1] * a[3]) * id;
-        return;
-    }
-    const double tr = fabs(a[0] + a[4] + a[8]);
-    const double s = tr > 0.0 && isfinite(tr) ? 3.0 / tr : 1.0;
-    for (int k = 0; k < 9; ++k)
-        out[k] = (k % 4 == 0) ? s : 0.0;
-}
-
-/* Collective (one reverse halo of 9 doubles per atom). Inverse diagonal blocks at the current
- * positions (ghosts current). */
-static int diag_blocks(Domain *d, NewtonWork *w) {
-    const Model *m = d->model;
-    const int ntot = d->nlocal + d->nghost;
-    double *hd = w->hd;
-    memset(hd, 0, 9 * (size_t)ntot * sizeof(double));
-    for (int i = 0; i < d->nlocal; ++i) {
-        const double *xi = d->x + 3 * i;
-        const int si = d->species[i];
-        for (int q = d->nbr_start[i]; q < d->nbr_start[i + 1]; ++q) {
-            const int j = d->nbr[q];
-            const PairParams *pp = &m->pair[si][d->species[j]];
-            const double dx[3] = {xi[0] - d->x[3 * j], xi[1] - d->x[3 * j + 1],
-                                  xi[2] - d->x[3 * j + 2]};
-            const double r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2];
-            if (r2 >= pp->rc2) continue;
-            const double r = sqrt(r2);
-            double dv[4];
-            pot_derivs(pp, r, dv);
-            const double b = dv[1] / r, a = (dv[2] - b) / r2;
-            double blk[9];
-            for (int u = 0; u < 3; ++u)
-                for (int v = 0; v < 3; ++v)
-                    blk[3 * u + v] = a * dx[u] * dx[v] + (u == v ? b : 0.0);
-            for (int k = 0; k < 9; ++k) {
-                hd[9 * i + k] += blk[k];
-                hd[9 * j + k] += blk[k];
-            }
-        }
-    }
-    BCHK(domain_reverse_array(d, hd, 9));
-    for (int i = 0; i < d->nlocal; ++i)
-        block_inverse(hd + 9 * i, w->minv + 9 * i);
     return 0;
 }
 
@@ -159,11 +81,7 @@ static void precondition(const NewtonWork *w, int n_atoms, int use, const double
         memcpy(z, r, 3 * (size_t)n_atoms * sizeof(double));
         return;
     }
-    for (int i = 0; i < n_atoms; ++i) {
-        const double *a = w->minv + 9 * i, *ri = r + 3 * i;
-        for (int u = 0; u < 3; ++u)
-            z[3 * i + u] = a[3 * u] * ri[0] + a[3 * u + 1] * ri[1] + a[3 * u + 2] * ri[2];
-    }
+    min_block_apply(&w->pc, r, z);
 }
 
 /* Collective. hp = H p by a forward difference at x0 (forces f0 there); p.p = pp (global). */
@@ -276,7 +194,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     memcpy(w->f0, d->f, (size_t)n * sizeof(double));
     const double pe0 = c->g[RED_PE], ff0 = c->g[RED_FF], fnorm0 = sqrt(ff0);
     if (p->newton_precondition) {
-        BCHK(diag_blocks(d, w));
+        BCHK(min_block_precond(d, &w->pc));
         ++r->hess_diag_evals;
     }
 

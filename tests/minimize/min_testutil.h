@@ -81,6 +81,18 @@ static inline double mint_dist(int64_t n, const double *a, const double *b, doub
     return sqrt(s);
 }
 
+/* Mean minimum-image displacement (1/n) sum_i (a_i - b_i): the shift of the centre of mass. */
+static inline void mint_com_shift(int64_t n, const double *a, const double *b, double L,
+                                  double com[3]) {
+    com[0] = com[1] = com[2] = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+        double d[3];
+        model_min_image(a + 3 * i, b + 3 * i, L, d);
+        for (int k = 0; k < 3; ++k)
+            com[k] += d[k] / (double)n;
+    }
+}
+
 /* Serial all-pairs max_i |F_i| and Phi of a global configuration (independent of the domain,
  * the lists and the md kernel). */
 static inline double mint_brute_fmax(const Model *m, int64_t n, const double *x, const int *species,

@@ -20,6 +20,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "../../src/util/parallel.h"
 #include "minimize/min_testutil.h"
@@ -35,38 +36,42 @@ static int fsp[NF];
 
 static void report(const char *what, const MinResult *r, double dmax) {
     if (par_rank() == 0)
-        printf("%-28s evals %5lld iters %5lld cg %4lld resets %lld rebuilds %lld Phi %.12f "
-               "fmax %.2e max_i|dr_i| %.2e\n",
+        printf("%-28s evals %5lld iters %5lld cg %4lld resets %lld rebuilds %lld P %lld "
+               "Phi %.12f fmax %.2e max_i|dr_i| %.2e\n",
                what, (long long)r->force_evals, (long long)r->iterations, (long long)r->cg_iters,
-               (long long)r->resets, (long long)r->rebuilds, r->pe, r->fmax, dmax);
+               (long long)r->resets, (long long)r->rebuilds, (long long)r->hess_diag_evals, r->pe,
+               r->fmax, dmax);
 }
 
-int main(int argc, char **argv) {
-    tu_init(&argc, &argv);
-    Model m;
-    model_init(&m, MODEL_GLASS);
+/* Sections 1-5 of the file comment with lbfgs_precondition = pc; ref_evals: the plain
+ * variant's evaluations of section 2 (set by pc = 0, checked by pc = 1). */
+static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
+    Model m = *m0;
     double L = 0.0;
     TOK(model_build_glass(&m, N, 1.015, 11, 0.8, xs, sp, &L));
-
-    /* 1. random start */
+    if (par_rank() == 0) printf("--- lbfgs_precondition = %d\n", pc);
     MinParams p;
     MinResult r;
+    /* 1. random start (the preconditioned pass keeps its IS apart: section 2 starts both
+     * passes from the plain pass's IS) */
+    double *xr = pc ? xref : xis;
     minimize_params_default(&p, MIN_LBFGS);
-    TOK(mint_quench(&m, N, L, xs, sp, &p, xis, &r));
+    p.lbfgs_precondition = pc;
+    TOK(mint_quench(&m, N, L, xs, sp, &p, xr, &r));
     TCHECK(r.status == MIN_CONVERGED, "status %s", minimize_status_name(r.status));
     TCHECK(r.fmax < 1e-9, "fmax %g", r.fmax);
     double phi_b = 0.0;
-    double fb = mint_brute_fmax(&m, N, xis, sp, L, &phi_b);
+    double fb = mint_brute_fmax(&m, N, xr, sp, L, &phi_b);
     TCHECK(fb < 2e-9, "all-pairs max|F| at the IS = %g", fb);
     TCLOSE(r.pe, phi_b, 1e-12, 0.0);
-    report("lbfgs random start", &r, 0.0);
+    report(pc ? "lbfgs-pc random start" : "lbfgs random start", &r, 0.0);
     /* ~50 list rebuilds on the way: the memory carried through them (lbfgs.c) is exercised */
     TCHECK(r.rebuilds > 10, "random start: only %lld rebuilds", (long long)r.rebuilds);
     TCHECK(r.force_evals <= 1000, "random start: %lld force evaluations (measured ~710)",
            (long long)r.force_evals);
 
     /* 2. thermal-like start: L-BFGS, L-BFGS + Newton and FIRE 2.0 reach the same IS */
-    mint_perturb(N, xis, 0.01, 5, 1, xn);
+    if (!pc) mint_perturb(N, xis, 0.01, 5, 1, xn);
     minimize_params_default(&p, MIN_FIRE);
     TOK(mint_quench(&m, N, L, xn, sp, &p, xfire, &r));
     double dmax = 0.0;
@@ -77,13 +82,16 @@ int main(int argc, char **argv) {
     struct {
         const char *name;
         MinFinish finish;
-        int64_t max_evals; /* measured 215-222 / 163 on 1, 2, 4 ranks; FIRE 2.0 345 */
+        int64_t max_evals; /* measured 215-222 / 163 on 1, 2, 4 ranks (preconditioned
+                            * 155 / 159 on 1 rank); FIRE 2.0 345 */
     } cases[] = {
-        {"lbfgs", MIN_FINISH_NONE, 280},
+        {"lbfgs", MIN_FINISH_NONE, pc ? 200 : 280},
         {"lbfgs + newton", MIN_FINISH_NEWTON, 220},
     };
+    int64_t lbfgs_evals[2] = {0, 0};
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
         minimize_params_default(&p, MIN_LBFGS);
+        p.lbfgs_precondition = pc;
         p.finish = cases[c].finish;
         TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
         TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9, "%s: %s fmax %g", cases[c].name,
@@ -97,10 +105,29 @@ int main(int argc, char **argv) {
                cases[c].name, (long long)r.force_evals, (long long)fire_evals);
         if (cases[c].finish == MIN_FINISH_NEWTON)
             TCHECK(r.newton_steps > 0, "%s: the Newton stage was not used", cases[c].name);
+        lbfgs_evals[c] = r.force_evals;
+        double com[3];
+        mint_com_shift(N, xq, xn, L, com);
+        const double cm = sqrt(com[0] * com[0] + com[1] * com[1] + com[2] * com[2]);
+        TCHECK(cm <= 1e-12, "%s: the centre of mass moved by %g", cases[c].name, cm);
+        if (pc) {
+            TCHECK(r.hess_diag_evals > 0, "%s: the preconditioner was never computed",
+                   cases[c].name);
+            /* the preconditioner's own effect (measured 155 against 222) */
+            if (cases[c].finish == MIN_FINISH_NONE)
+                TCHECK(lbfgs_evals[c] < 0.85 * (double)ref_evals[c],
+                       "%s: preconditioned %lld evaluations, plain %lld", cases[c].name,
+                       (long long)lbfgs_evals[c], (long long)ref_evals[c]);
+        } else if (cases[c].finish == MIN_FINISH_NONE) {
+            TCHECK(r.hess_diag_evals == 0, "%s: plain L-BFGS computed a preconditioner",
+                   cases[c].name);
+        }
     }
+    memcpy(ref_evals, lbfgs_evals, sizeof(lbfgs_evals));
 
     /* 2b. FIRE 2.0 handing over to L-BFGS below max|F_i| = 0.03, then Newton: FIRE's IS */
     minimize_params_default(&p, MIN_FIRE);
+    p.lbfgs_precondition = pc;
     p.handover_fmax = 0.03;
     p.finish = MIN_FINISH_NEWTON;
     TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
@@ -122,6 +149,7 @@ int main(int argc, char **argv) {
 
     /* 3. one-rank reference */
     minimize_params_default(&p, MIN_LBFGS);
+    p.lbfgs_precondition = pc;
     MinResult rd;
     TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &rd));
     double phi_ref = 0.0;
@@ -141,6 +169,7 @@ int main(int argc, char **argv) {
     TOK(model_build_fcc(NF, 1.015, fl, fsp, &Lf));
     mint_perturb(NF, fl, 0.02, 3, 1, fn);
     minimize_params_default(&p, MIN_LBFGS);
+    p.lbfgs_precondition = pc;
     TOK(mint_quench(&mc, NF, Lf, fn, fsp, &p, fq, &r));
     TCHECK(r.status == MIN_CONVERGED, "fcc: %s", minimize_status_name(r.status));
     const double dnf = mint_dist(NF, fq, fl, Lf, &dmax);
@@ -149,7 +178,7 @@ int main(int argc, char **argv) {
     TCHECK(dmax <= 1e-8, "fcc: max_i |r_i - lattice| = %g", dmax);
     fb = mint_brute_fmax(&mc, NF, fq, fsp, Lf, NULL);
     TCHECK(fb < 2e-9, "fcc: all-pairs max|F| = %g", fb);
-    TCHECK(r.force_evals <= 200, "fcc: %lld force evaluations (measured 69)",
+    TCHECK(r.force_evals <= 200, "fcc: %lld force evaluations (measured 69 / 72)",
            (long long)r.force_evals);
 
     /* 5. bad start */
@@ -160,6 +189,7 @@ int main(int argc, char **argv) {
     const double f0 = mint_brute_fmax(&m, NF, xb, bsp, Lb, NULL);
     TCHECK(f0 > 1e5, "the start is not bad enough: max|F| = %g", f0);
     minimize_params_default(&p, MIN_LBFGS);
+    p.lbfgs_precondition = pc;
     p.fmax_tol = 1e-6;
     TOK(mint_quench(&m, NF, Lb, xb, bsp, &p, xbq, &r)); /* checks the atom count */
     TCHECK(r.status == MIN_CONVERGED, "bad start: %s", minimize_status_name(r.status));
@@ -171,5 +201,14 @@ int main(int argc, char **argv) {
     TCHECK(fb < 2e-6, "bad start: all-pairs max|F| = %g", fb);
     TCLOSE(r.pe, phi, 1e-10, 0.0);
     report("lbfgs bad start", &r, 0.0);
+}
+
+int main(int argc, char **argv) {
+    tu_init(&argc, &argv);
+    Model m;
+    model_init(&m, MODEL_GLASS);
+    int64_t ref_evals[2] = {0, 0};
+    run_all(&m, 0, ref_evals);
+    run_all(&m, 1, ref_evals);
     return tu_finish();
 }
