@@ -68,17 +68,7 @@ int min_fire(MinCtx *c, int *outcome) {
     int fresh = c->g[RED_VV] == 0.0; /* v = 0: nothing to adapt on the first step */
     *outcome = STAGE_DONE;
     for (;; ++k) {
-        if (min_converged(c)) {
-            r->status = MIN_CONVERGED;
-            return 0;
-        }
-        if (c->switch_fmax > 0.0 && c->g[RED_NSWITCH] == 0.0) {
-            *outcome = STAGE_SWITCH;
-            return 0;
-        }
-        if (min_budget_spent(c)) return 0;
-        ++r->iterations;
-        min_log_iter(c, "fire");
+        if (!min_next_iter(c, outcome, "fire")) return 0;
         timer_start(TIMER_MINIMIZE);
         const double P = c->g[RED_FV], vv = c->g[RED_VV], ff = c->g[RED_FF];
         double s1 = 1.0, s2 = 0.0;

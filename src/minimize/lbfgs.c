@@ -363,6 +363,28 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
     return red[3];
 }
 
+/* Not collective without the preconditioner, collective with it. The direction p = H_k F into
+ * d->v; returns F.p. */
+static double direction(LbfgsWork *w, const MinCtx *c, int use_pc) {
+    const Domain *d = c->d;
+    if (use_pc) return two_loop_prec(w, d);
+    double cf, cs[LBFGS_MMAX], cy[LBFGS_MMAX];
+    const double fp = two_loop(w, c->p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
+    const int n = 3 * d->nlocal;
+    double *restrict v = d->v;
+    const double *restrict f = d->f;
+    for (int i = 0; i < n; ++i)
+        v[i] = cf * f[i];
+    for (int t = 0; t < w->k; ++t) {
+        const int j = slot(w, t);
+        const double *restrict sj = w->s[j], *restrict yj = w->y[j];
+        const double a = cs[j], b = cy[j];
+        for (int i = 0; i < n; ++i)
+            v[i] += a * sj[i] + b * yj[i];
+    }
+    return fp;
+}
+
 int min_lbfgs(MinCtx *c, int *outcome) {
     const MinParams *p = c->p;
     MinResult *r = c->r;
@@ -375,24 +397,11 @@ int min_lbfgs(MinCtx *c, int *outcome) {
     *outcome = STAGE_DONE;
     const double c1 = 1e-4;
     for (;;) {
-        if (min_converged(c)) {
-            r->status = MIN_CONVERGED;
-            break;
-        }
-        if (c->switch_fmax > 0.0 && c->g[RED_NSWITCH] == 0.0) {
-            *outcome = STAGE_SWITCH;
-            break;
-        }
-        if (min_budget_spent(c)) break;
-        ++r->iterations;
-        min_log_iter(c, "lbfgs");
+        if (!min_next_iter(c, outcome, "lbfgs")) break;
         rc = basin_error_agree(work_reserve(&w, d)); /* collective: no rank may leave alone */
         if (rc) break;
         timer_start(TIMER_MINIMIZE);
         const int n = 3 * d->nlocal;
-        double *restrict v = d->v;
-        const double *restrict f = d->f;
-        double fp;
         if (p->lbfgs_precondition) {
             /* P after every rebuild (new atom order) and every LBFGS_PREC_EVERY iterations */
             if (w.pc_rebuilds != r->rebuilds || w.pc_age >= LBFGS_PREC_EVERY || w.pc.minv == NULL) {
@@ -409,32 +418,15 @@ int min_lbfgs(MinCtx *c, int *outcome) {
             }
             ++w.pc_age;
         }
-        if (p->lbfgs_precondition && w.pc.not_pd == 0) {
-            fp = two_loop_prec(&w, d);
-            if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
-                w.k = 0;
-                ++r->resets;
-                fp = two_loop_prec(&w, d);
-            }
-        } else {
-            double cf, cs[LBFGS_MMAX], cy[LBFGS_MMAX];
-            fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
-            if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
-                w.k = 0;
-                ++r->resets;
-                fp = two_loop(&w, p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
-            }
-            /* p into d->v */
-            for (int i = 0; i < n; ++i)
-                v[i] = cf * f[i];
-            for (int t = 0; t < w.k; ++t) {
-                const int j = slot(&w, t);
-                const double *restrict sj = w.s[j], *restrict yj = w.y[j];
-                const double a = cs[j], b = cy[j];
-                for (int i = 0; i < n; ++i)
-                    v[i] += a * sj[i] + b * yj[i];
-            }
+        const int use_pc = p->lbfgs_precondition && w.pc.not_pd == 0;
+        double fp = direction(&w, c, use_pc);
+        if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
+            w.k = 0;
+            ++r->resets;
+            fp = direction(&w, c, use_pc);
         }
+        double *restrict v = d->v;
+        const double *restrict f = d->f;
         /* max_i |p_i|^2 for the cap */
         double pmax = 0.0;
         for (int i = 0; i < d->nlocal; ++i) {

@@ -74,7 +74,19 @@ int min_rkc(MinCtx *c, int *outcome);
  * STAGE_SWITCH when it gave up (negative curvature, no decrease) and FIRE must go on. */
 int min_newton(MinCtx *c, int *outcome);
 
-void min_log_iter(const MinCtx *c, const char *stage);
+/* Not collective (uses c->g). The head of every stage's iteration: returns 0 when the stage
+ * must stop — converged (r->status), the switch threshold reached (*outcome = STAGE_SWITCH) or
+ * the budget spent — else counts the iteration, logs it every log_every under `stage`, and
+ * returns 1. */
+int min_next_iter(MinCtx *c, int *outcome, const char *stage);
+
+/* Not collective. Calls fn(ctx, i, j, dx, r2, r, dv) for every pair (i owned, j owned or
+ * ghost) of the half list within the cutoff: dx = x_i - x_j, r2 = |dx|^2, r = sqrt(r2),
+ * dv = pot_derivs (v, v', v'', v''') at r. For the analytic Hessian passes (precond.c, rkc.c),
+ * which need the current list and ghosts and sum onto j with a reverse halo afterwards. */
+typedef void (*MinPairFn)(void *ctx, int i, int j, const double dx[3], double r2, double r,
+                          const double dv[4]);
+void min_pair_derivs(const Domain *d, MinPairFn fn, void *ctx);
 
 /* Block-Jacobi preconditioner (precond.c): the inverse 3x3 diagonal blocks of the analytic
  * Hessian, rows in the Domain's current atom order (recompute after a rebuild). */

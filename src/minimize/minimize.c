@@ -227,12 +227,43 @@ void minimize_force_norms(const Domain *d, double *fmax, double *fnorm) {
     if (fnorm) *fnorm = sqrt(s);
 }
 
-void min_log_iter(const MinCtx *c, const char *stage) {
+void min_pair_derivs(const Domain *d, MinPairFn fn, void *ctx) {
+    const Model *m = d->model;
+    for (int i = 0; i < d->nlocal; ++i) {
+        const double *xi = d->x + 3 * i;
+        const int si = d->species[i];
+        for (int q = d->nbr_start[i]; q < d->nbr_start[i + 1]; ++q) {
+            const int j = d->nbr[q];
+            const PairParams *pp = &m->pair[si][d->species[j]];
+            const double dx[3] = {xi[0] - d->x[3 * j], xi[1] - d->x[3 * j + 1],
+                                  xi[2] - d->x[3 * j + 2]};
+            const double r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2];
+            if (r2 >= pp->rc2) continue;
+            const double r = sqrt(r2);
+            double dv[4];
+            pot_derivs(pp, r, dv);
+            fn(ctx, i, j, dx, r2, r, dv);
+        }
+    }
+}
+
+int min_next_iter(MinCtx *c, int *outcome, const char *stage) {
+    if (min_converged(c)) {
+        c->r->status = MIN_CONVERGED;
+        return 0;
+    }
+    if (c->switch_fmax > 0.0 && c->g[RED_NSWITCH] == 0.0) {
+        *outcome = STAGE_SWITCH;
+        return 0;
+    }
+    if (min_budget_spent(c)) return 0;
+    ++c->r->iterations;
     const int every = c->p->log_every;
-    if (every <= 0 || c->r->iterations % every != 0) return;
+    if (every <= 0 || c->r->iterations % every != 0) return 1;
     log_debug("minimize %s: iter %lld evals %lld Phi %.12g |F|_2 %.4g", stage,
               (long long)c->r->iterations, (long long)c->r->force_evals, c->g[RED_PE],
               sqrt(c->g[RED_FF]));
+    return 1;
 }
 
 static uint64_t hash_id(int64_t id) {

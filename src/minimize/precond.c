@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "basin/md.h"
 #include "basin/util.h"
 #include "min_priv.h"
 
@@ -50,6 +49,19 @@ static int block_inverse(const double *a, double *out) {
     return 0;
 }
 
+/* MinPairFn: the pair's 3x3 block v'' n n^T + (v'/r)(I - n n^T) onto rows i and j of hd. */
+static void add_pair_block(void *ctx, int i, int j, const double dx[3], double r2, double r,
+                           const double dv[4]) {
+    double *hd = ctx;
+    const double b = dv[1] / r, a = (dv[2] - b) / r2;
+    for (int u = 0; u < 3; ++u)
+        for (int v = 0; v < 3; ++v) {
+            const double e = a * dx[u] * dx[v] + (u == v ? b : 0.0);
+            hd[9 * i + 3 * u + v] += e;
+            hd[9 * j + 3 * u + v] += e;
+        }
+}
+
 int min_block_precond(Domain *d, MinPrecond *pc) {
     const int ntot = d->nlocal + d->nghost;
     const int64_t need = 9 * (int64_t)(ntot > 0 ? ntot : 1);
@@ -61,37 +73,12 @@ int min_block_precond(Domain *d, MinPrecond *pc) {
         if (rc == 0) pc->cap = need;
     }
     BCHK(basin_error_agree(rc)); /* collective: the halo below needs every rank */
-    const Model *m = d->model;
-    double *hd = pc->hd;
-    memset(hd, 0, 9 * (size_t)ntot * sizeof(double));
-    for (int i = 0; i < d->nlocal; ++i) {
-        const double *xi = d->x + 3 * i;
-        const int si = d->species[i];
-        for (int q = d->nbr_start[i]; q < d->nbr_start[i + 1]; ++q) {
-            const int j = d->nbr[q];
-            const PairParams *pp = &m->pair[si][d->species[j]];
-            const double dx[3] = {xi[0] - d->x[3 * j], xi[1] - d->x[3 * j + 1],
-                                  xi[2] - d->x[3 * j + 2]};
-            const double r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2];
-            if (r2 >= pp->rc2) continue;
-            const double r = sqrt(r2);
-            double dv[4];
-            pot_derivs(pp, r, dv);
-            const double b = dv[1] / r, a = (dv[2] - b) / r2;
-            double blk[9];
-            for (int u = 0; u < 3; ++u)
-                for (int v = 0; v < 3; ++v)
-                    blk[3 * u + v] = a * dx[u] * dx[v] + (u == v ? b : 0.0);
-            for (int k = 0; k < 9; ++k) {
-                hd[9 * i + k] += blk[k];
-                hd[9 * j + k] += blk[k];
-            }
-        }
-    }
-    BCHK(domain_reverse_array(d, hd, 9));
+    memset(pc->hd, 0, 9 * (size_t)ntot * sizeof(double));
+    min_pair_derivs(d, add_pair_block, pc->hd);
+    BCHK(domain_reverse_array(d, pc->hd, 9));
     double bad = 0.0;
     for (int i = 0; i < d->nlocal; ++i)
-        bad += !block_inverse(hd + 9 * i, pc->minv + 9 * i);
+        bad += !block_inverse(pc->hd + 9 * i, pc->minv + 9 * i);
     par_sum_d(&bad, 1);
     pc->natoms = d->nlocal;
     pc->not_pd = (int64_t)bad;

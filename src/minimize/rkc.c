@@ -94,31 +94,25 @@ static double rkc_coef(RkcCoef *k, int s, double eps) {
     return beta;
 }
 
+/* MinPairFn: the pair's Gershgorin row weight max(|v''|, |v'/r|) (the norm of its 3x3 block)
+ * onto rows i and j. */
+static void add_pair_row(void *ctx, int i, int j, const double dx[3], double r2, double r,
+                         const double dv[4]) {
+    (void)dx;
+    (void)r2;
+    double *row = ctx;
+    const double kij = fmax(fabs(dv[2]), fabs(dv[1] / r));
+    row[i] += kij;
+    row[j] += kij;
+}
+
 /* Collective (a reverse halo of one double per atom, one MAX). Gershgorin bound of the largest
  * Hessian eigenvalue at the current positions (ghosts current, half list). row: [nlocal +
  * nghost]. */
 static int lambda_bound(Domain *d, double *row, double *lam) {
-    const Model *m = d->model;
     const int nt = d->nlocal + d->nghost;
     memset(row, 0, (size_t)nt * sizeof(double));
-    for (int i = 0; i < d->nlocal; ++i) {
-        const double *xi = d->x + 3 * i;
-        const int si = d->species[i];
-        for (int q = d->nbr_start[i]; q < d->nbr_start[i + 1]; ++q) {
-            const int j = d->nbr[q];
-            const PairParams *pp = &m->pair[si][d->species[j]];
-            const double dx[3] = {xi[0] - d->x[3 * j], xi[1] - d->x[3 * j + 1],
-                                  xi[2] - d->x[3 * j + 2]};
-            const double r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2];
-            if (r2 >= pp->rc2) continue;
-            const double r = sqrt(r2);
-            double dv[4];
-            pot_derivs(pp, r, dv);
-            const double kij = fmax(fabs(dv[2]), fabs(dv[1] / r));
-            row[i] += kij;
-            row[j] += kij;
-        }
-    }
+    min_pair_derivs(d, add_pair_row, row);
     BCHK(domain_reverse_array(d, row, 1));
     double mx = 0.0;
     for (int i = 0; i < d->nlocal; ++i)
@@ -271,17 +265,7 @@ int min_rkc(MinCtx *c, int *outcome) {
                  beta_strong = rkc_coef(NULL, smax, RKC_DAMP_STRONG);
     double h = 0.0, lam = 0.0, gersh = 0.0, gersh_at_power = 0.0;
     while (rc == 0) {
-        if (min_converged(c)) {
-            r->status = MIN_CONVERGED;
-            break;
-        }
-        if (c->switch_fmax > 0.0 && c->g[RED_NSWITCH] == 0.0) {
-            *outcome = STAGE_SWITCH;
-            break;
-        }
-        if (min_budget_spent(c)) break;
-        ++r->iterations;
-        min_log_iter(c, "sd-rkc");
+        if (!min_next_iter(c, outcome, "sd-rkc")) break;
         /* the bound every RKC_BOUND_EVERY steps (no force evaluation, but a pass over the pairs);
          * the power estimate again when the bound fell by half since the last one (a bad start
          * relaxing: lambda_max drops by orders) */

@@ -48,17 +48,7 @@ int min_sd(MinCtx *c, int *outcome) {
     double gamma = p->sd_gamma0;
     *outcome = STAGE_DONE;
     for (;;) {
-        if (min_converged(c)) {
-            r->status = MIN_CONVERGED;
-            return 0;
-        }
-        if (c->switch_fmax > 0.0 && c->g[RED_NSWITCH] == 0.0) {
-            *outcome = STAGE_SWITCH;
-            return 0;
-        }
-        if (min_budget_spent(c)) return 0;
-        ++r->iterations;
-        min_log_iter(c, "sd");
+        if (!min_next_iter(c, outcome, "sd")) return 0;
         const double pe_old = c->g[RED_PE];
         timer_start(TIMER_MINIMIZE);
         memcpy(d->v, d->f, 3 * (size_t)d->nlocal * sizeof(double));
