@@ -81,7 +81,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     if (strstr(name, "-eta3")) v->p.newton_eta = 1e-3;
     /* L-BFGS memory: lbfgs-m4, lbfgs-m16+newton, ... */
     const char *mm = strstr(name, "-m");
-    if (k == MIN_LBFGS && mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2);
+    if (mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2); /* also a hand-over's */
     /* FIRE -> L-BFGS hand-over: fire-ho0.03+newton */
     const char *ho = strstr(name, "-ho");
     if (ho) v->p.handover_fmax = atof(ho + 3);
