@@ -31,7 +31,8 @@
  *     --tracker           in-situ mode: one IS tracker per variant (suffix "+pred" turns the
  *                         previous-IS prediction on), is_tracker_sample() every --gap steps for
  *                         --samples samples ("+verify": inherent.verify = sd, events are
- *                         re-quenched by steepest descent); prints each record and the distance of
+ *                         re-quenched by steepest descent; "+verify-rkc": inherent.verify =
+ *                         sd-rkc); prints each record and the distance of
  * each variant's IS from the first variant's Prints one line per (sample, variant): evals,
  * iterations, seconds, Phi_IS, max|F|, ||F||, and the largest distance of its IS from the first
  * variant's IS (same basin check).
@@ -106,7 +107,9 @@ static int run_tracker(const Model *m, Domain *md, MdState *s, double L, Variant
     IsTracker *tr[MAXV] = {0};
     int rc = 0;
     for (int v = 0; v < nv && rc == 0; ++v) {
-        cfg.is_verify = strstr(var[v].name, "+verify") ? IS_VERIFY_SD : IS_VERIFY_NONE;
+        cfg.is_verify = strstr(var[v].name, "+verify-rkc") ? IS_VERIFY_RKC
+                        : strstr(var[v].name, "+verify")   ? IS_VERIFY_SD
+                                                           : IS_VERIFY_NONE;
         rc = is_tracker_create(m, L, 0.3, &cfg, md->natoms, &tr[v]);
         if (rc) break;
         *is_tracker_params(tr[v]) = var[v].p;

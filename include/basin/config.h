@@ -29,7 +29,7 @@ typedef enum { IS_SNAPSHOTS_EVENTS = 0, IS_SNAPSHOTS_ALL = 1, IS_SNAPSHOTS_NONE 
 /* the tracker's finishing stage (docs/inherent.md "Newton-Krylov finishing") */
 typedef enum { IS_FINISH_NEWTON = 0, IS_FINISH_NONE = 1 } IsFinish;
 /* check of every event by steepest descent (docs/inherent.md "Same minimum") */
-typedef enum { IS_VERIFY_NONE = 0, IS_VERIFY_SD = 1 } IsVerify;
+typedef enum { IS_VERIFY_NONE = 0, IS_VERIFY_SD = 1, IS_VERIFY_RKC = 2 } IsVerify;
 
 typedef struct Config {
     char path[4096]; /* the file it came from ("" for built-in defaults) */
@@ -74,7 +74,7 @@ typedef struct Config {
     double fnorm_tol;         /* inherent.fnorm >= 0 (0 = off), default 0; fmax or fnorm > 0 */
     IsFinish is_finish;       /* inherent.finish = newton | none, default newton (not for sd) */
     int is_predict;           /* inherent.predict = true|false, default true (needs newton) */
-    IsVerify is_verify;       /* inherent.verify = none | sd, default none */
+    IsVerify is_verify;       /* inherent.verify = none | sd | sd-rkc, default none */
     double event_threshold;   /* inherent.event_threshold > 0, default 1e-2 */
     int64_t max_iter;         /* inherent.max_iter >= 1, default 100000 */
     IsSnapshots is_snapshots; /* inherent.snapshots = events | all | none, default events */

@@ -524,12 +524,16 @@ static int restore(Run *r, Ckpt *ck) {
 static void describe_quench(const Config *c, char *buf, size_t n) {
     const char *name = c->minimizer == MIN_FIRE          ? "FIRE 2.0"
                        : c->minimizer == MIN_FIRE_BITZEK ? "FIRE (Bitzek 2006)"
-                       : c->minimizer == MIN_LBFGS       ? "L-BFGS"
+                       : c->minimizer == MIN_LBFGS       ? "preconditioned L-BFGS"
+                       : c->minimizer == MIN_RKC         ? "steepest-descent flow by RKC steps"
                                                          : "steepest descent";
     const int newton = c->minimizer != MIN_SD && c->is_finish == IS_FINISH_NEWTON;
     snprintf(buf, n, "%s%s%s%s", name, newton ? " + Newton finishing" : "",
              newton && c->is_predict ? " + previous-IS prediction" : "",
-             c->is_verify == IS_VERIFY_SD ? " (events checked by steepest descent)" : "");
+             c->is_verify == IS_VERIFY_SD    ? " (events checked by steepest descent)"
+             : c->is_verify == IS_VERIFY_RKC ? " (events checked by the steepest-descent flow, "
+                                               "RKC steps)"
+                                             : "");
 }
 
 static void describe_tolerance(const Config *c, char *buf, size_t n) {
@@ -588,7 +592,7 @@ static int is_sample(Run *r) {
             snprintf(sd, sizeof sd, "; steepest descent: |dr| = %.4g, %s", rec.sd_dr,
                      rec.sd_event == 1 ? "confirmed"
                                        : "NOT confirmed (a switch of the minimiser's path)");
-        } else if (r->c->is_verify == IS_VERIFY_SD) {
+        } else if (r->c->is_verify != IS_VERIFY_NONE) {
             snprintf(sd, sizeof sd, "; not verified (r(t - Dt) is not in the checkpoint)");
         }
         log_info("IS event at t = %.4f (step %lld): |dr_IS| = %.4g, |dPhi_IS| = %.4g, N_rearr = "

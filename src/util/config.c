@@ -71,7 +71,7 @@ static const char *const thermostat_names[] = {"nhc", "none"};
 static const char *const minimizer_names[] = {"fire", "fire-bitzek", "sd", "lbfgs", "sd-rkc"};
 static const char *const snapshot_names[] = {"events", "all", "none"};
 static const char *const finish_names[] = {"newton", "none"};
-static const char *const verify_names[] = {"none", "sd"};
+static const char *const verify_names[] = {"none", "sd", "sd-rkc"};
 
 /* Enum fields are read and written through int: same size, and int is a valid way to access an
  * enum object of a compatible integer type. */
@@ -89,7 +89,8 @@ _Static_assert(IS_SNAPSHOTS_EVENTS == 0 && IS_SNAPSHOTS_ALL == 1 && IS_SNAPSHOTS
 _Static_assert(sizeof(IsFinish) == sizeof(int), "enum fields are accessed as int");
 _Static_assert(IS_FINISH_NEWTON == 0 && IS_FINISH_NONE == 1, "finish_names order");
 _Static_assert(sizeof(IsVerify) == sizeof(int), "enum fields are accessed as int");
-_Static_assert(IS_VERIFY_NONE == 0 && IS_VERIFY_SD == 1, "verify_names order");
+_Static_assert(IS_VERIFY_NONE == 0 && IS_VERIFY_SD == 1 && IS_VERIFY_RKC == 2,
+               "verify_names order");
 
 #define F(field) offsetof(Config, field)
 #define ENUM(sec, key, field, tab, req)                                                            \

@@ -300,7 +300,7 @@ static void test_bad_values(void) {
     BAD(BASE "[inherent]\nminimizer = cg\n", "bad.ini:inherent.minimizer: must be one of fire, "
                                              "fire-bitzek, sd, lbfgs, sd-rkc, got 'cg'");
     BAD(BASE "[inherent]\nverify = lbfgs\n",
-        "bad.ini:inherent.verify: must be one of none, sd, got 'lbfgs'");
+        "bad.ini:inherent.verify: must be one of none, sd, sd-rkc, got 'lbfgs'");
     BAD(BASE "[inherent]\nfinish = cg\n",
         "bad.ini:inherent.finish: must be one of newton, none, got 'cg'");
     BAD(BASE "[inherent]\nfnorm = -1e-10\n", "bad.ini:inherent.fnorm: must be >= 0, got '-1e-10'");
@@ -311,12 +311,13 @@ static void test_bad_values(void) {
         /* the 2-norm criterion alone, no Newton stage, no prediction */
         Config g;
         TOK(config_parse_string(BASE "[inherent]\nfmax = 0\nfnorm = 1e-10\nfinish = none\n"
-                                     "predict = false\n",
+                                     "predict = false\nverify = sd-rkc\n",
                                 "ok.ini", &g));
         TCHECK(g.fmax_tol == 0.0 && g.fnorm_tol == 1e-10, "fmax %g fnorm %g", g.fmax_tol,
                g.fnorm_tol);
         TCHECK(g.is_finish == IS_FINISH_NONE && g.is_predict == 0, "finish %d predict %d",
                (int)g.is_finish, g.is_predict);
+        TCHECK(g.is_verify == IS_VERIFY_RKC, "verify %d", (int)g.is_verify);
     }
     BAD(BASE "[system]\noverlap_min = 1.5\n",
         "bad.ini:system.overlap_min: must be in (0, 1.2], got '1.5'");

@@ -15,7 +15,8 @@
  *     (inherent.fmax = 0, inherent.fnorm = 1e-9): the same MD samples quench to the same IS
  *     (Phi_IS to 1e-11 relative, last IS <= 1e-7 by id), every record meets ||F||_2 < 1e-9,
  *     and the evaluation counts differ from the default's (the options took effect).
- *  7. inherent.verify = sd (every sample an "event" via a tiny threshold): the MD stays bitwise
+ *  7. inherent.verify = sd and = sd-rkc (every sample an "event" via a tiny threshold; sd-rkc
+ *     with fewer evaluations than sd): the MD stays bitwise
  *     the same, the first sample is not verified (sd_dr = -1), every later one is re-quenched
  *     by steepest descent from r(t - Dt) and r(t), converges, and |dr| between the two SD
  *     minima stays below 1e-3 (one basin in a quiet run).
@@ -220,11 +221,14 @@ int main(int argc, char **argv) {
                    ev3, ev, d3);
         is_tracker_destroy(&tr3);
     }
-    /* 7. inherent.verify = sd with a threshold that makes every sample after the first an
-     * "event": each is re-quenched by steepest descent from r(t - Dt) and r(t) */
-    {
+    /* 7. inherent.verify = sd and sd-rkc with a threshold that makes every sample after the
+     * first an "event": each is re-quenched from r(t - Dt) and r(t) by steepest descent, or by
+     * the same flow integrated with RKC steps, which must cost fewer evaluations */
+    int64_t verify_evals[2] = {0, 0};
+    for (int vk = 0; vk < 2; ++vk) {
+        const char *vname = vk ? "sd-rkc" : "sd";
         Config c4 = c;
-        c4.is_verify = IS_VERIFY_SD;
+        c4.is_verify = vk ? IS_VERIFY_RKC : IS_VERIFY_SD;
         c4.event_threshold = 1e-300;
         IsTracker *tr4 = NULL;
         TOK(is_tracker_create(&model, L, 0.3, &c4, N, &tr4));
@@ -233,24 +237,28 @@ int main(int argc, char **argv) {
         static double x4[3 * N], v4[3 * N];
         TOK(run_md(tr4, rec4, &nrec4, x4, v4, NULL));
         TCHECK(memcmp(x4, xg, sizeof(x4)) == 0 && memcmp(v4, vg, sizeof(v4)) == 0,
-               "MD differs with verification on");
-        TCHECK(nrec4 == nrec, "%d records with verification", nrec4);
+               "%s: MD differs with verification on", vname);
+        TCHECK(nrec4 == nrec, "%s: %d records with verification", vname, nrec4);
         TCHECK(!rec4[0].verified && rec4[0].sd_dr == -1.0 && rec4[0].sd_event == -1,
-               "first sample: verified %d sd_dr %g", rec4[0].verified, rec4[0].sd_dr);
+               "%s: first sample: verified %d sd_dr %g", vname, rec4[0].verified, rec4[0].sd_dr);
         for (int k = 1; k < nrec4; ++k) {
             const IsRecord *q = &rec4[k];
             TCLOSE(q->phi, rec[k].phi, 1e-11, 0.0);
             TCHECK(q->event && q->verified && q->sd_converged && q->sd_evals > 0,
-                   "sample %d: event %d verified %d converged %d evals %lld", k, q->event,
+                   "%s sample %d: event %d verified %d converged %d evals %lld", vname, k, q->event,
                    q->verified, q->sd_converged, (long long)q->sd_evals);
             /* a quiet run stays in one steepest-descent basin: only the SD tolerance is seen */
-            TCHECK(q->sd_dr >= 0.0 && q->sd_dr < 1e-3, "sample %d: SD |dr| = %g", k, q->sd_dr);
+            TCHECK(q->sd_dr >= 0.0 && q->sd_dr < 1e-3, "%s sample %d: SD |dr| = %g", vname, k,
+                   q->sd_dr);
+            verify_evals[vk] += q->sd_evals;
             if (par_rank() == 0)
-                printf("verify sample %d: dr %.2e sd_dr %.2e sd_evals %lld\n", k, q->dr, q->sd_dr,
-                       (long long)q->sd_evals);
+                printf("verify %s sample %d: dr %.2e sd_dr %.2e sd_evals %lld\n", vname, k, q->dr,
+                       q->sd_dr, (long long)q->sd_evals);
         }
         is_tracker_destroy(&tr4);
     }
+    TCHECK(verify_evals[1] < verify_evals[0], "verification by sd-rkc: %lld evaluations, sd %lld",
+           (long long)verify_evals[1], (long long)verify_evals[0]);
     is_tracker_destroy(&tr);
     TCHECK(tr == NULL, "destroy did not clear the pointer");
     return tu_finish();
