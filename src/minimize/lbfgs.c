@@ -35,13 +35,13 @@
  * The memory vectors s_i, y_i and F_old are stored in the Domain's atom order, which a rebuild
  * changes (cell sort, migration). A quench from a thermal state rebuilds 7-16 times at N = 4000
  * (skin 0.3), and clearing the memory each time cost ~20 % more evaluations, so the memory is
- * carried through the rebuild instead: before it, the per-atom memory (6m + 3 doubles) is sent
- * to the ghosts with domain_forward_array and an id -> index map of owned + ghost atoms is
- * built; after it every owned atom finds its row there (an atom that changed owner moved less
- * than skin/2 + dmax since the last build, so it was a ghost of its new owner: the same
- * argument as the tracker's prediction). The Gram entries are global scalars and do not
- * change. Cost, per rebuild only: one halo of 6m + 3 doubles per ghost and one extra MAX (the
- * rebuild check is done here before min_eval repeats it).
+ * carried through the rebuild instead: before it, the per-atom memory (6k + 3 doubles, k <= m
+ * pairs) is sent to the ghosts with domain_forward_array and an id -> index map of owned + ghost
+ * atoms is built (min_rebuild_carry, shared with rkc.c); after it every owned atom finds its row
+ * there (an atom that changed owner moved less than skin/2 + dmax since the last build, so it was a
+ * ghost of its new owner: the same argument as the tracker's prediction). The Gram entries are
+ * global scalars and do not change. Cost, per rebuild only: one halo of 6k + 3 doubles per ghost
+ * and one extra MAX (the rebuild check is done here before min_eval repeats it).
  *
  * The two-loop recursion written with vectors needs 2m dot products, each depending on the
  * previous one: 2m sequential reductions per iteration. Here it runs on scalars instead
@@ -66,12 +66,11 @@
 #define LBFGS_PREC_EVERY 10
 
 typedef struct LbfgsWork {
-    int64_t cap;           /* doubles per vector */
-    double *s[LBFGS_MMAX]; /* ring of steps */
-    double *y[LBFGS_MMAX]; /* ring of force changes F_old - F_new */
-    double *fold;          /* forces at the start of the iteration */
-    int m, k, head;        /* memory size, pairs stored, ring slot of the oldest */
-    int fold_lost;         /* fold is not in the current atom order (no pair this step) */
+    int64_t cap;                           /* doubles per vector (the smallest capacity of them) */
+    double *s[LBFGS_MMAX];                 /* ring of steps */
+    double *y[LBFGS_MMAX];                 /* ring of force changes F_old - F_new */
+    double *fold;                          /* forces at the start of the iteration */
+    int m, k, head;                        /* memory size, pairs stored, ring slot of the oldest */
     double sy[LBFGS_MMAX][LBFGS_MMAX];     /* s_i . y_j (slots) */
     double yy[LBFGS_MMAX][LBFGS_MMAX];     /* y_i . y_j (slots) */
     double fs[LBFGS_MMAX], fy[LBFGS_MMAX]; /* F . s_i, F . y_i at the current x */
@@ -113,92 +112,29 @@ static int slot(const LbfgsWork *w, int age) { /* age 0 = oldest */
     return (w->head + age) % w->m;
 }
 
-static uint64_t hash_id(int64_t id) {
-    uint64_t z = (uint64_t)id + 0x9e3779b97f4a7c15ull; /* splitmix64 finaliser */
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Collective. If the lists must be rebuilt, rebuild with the memory carried to the new atom
- * order (file comment). Afterwards min_eval's own check finds nothing to do. */
+/* Collective. If the lists must be rebuilt, rebuild with the memory (the k pairs and F_old)
+ * carried to the new atom order by min_rebuild_carry (file comment). Afterwards min_eval's own
+ * check finds nothing to do. */
 static int rebuild_carry(MinCtx *c, LbfgsWork *w) {
-    Domain *d = c->d;
-    if (w->k == 0 || !domain_check_rebuild(d)) return 0;
-    const int nl = d->nlocal, nt = d->nlocal + d->nghost, k = w->k;
-    const int width = 6 * k + 3;
-    double *buf = NULL;
-    int64_t *key = NULL, *val = NULL, cap = 16;
-    while (cap < 2 * (int64_t)nt)
-        cap *= 2;
-    int rc = BALLOC(buf, (size_t)nt * (size_t)width + 1);
-    if (rc == 0) rc = BALLOC(key, cap);
-    if (rc == 0) rc = BALLOC(val, cap);
-    rc = basin_error_agree(rc);
-    double missing = 0.0;
-    if (rc == 0) {
-        for (int i = 0; i < nl; ++i) {
-            double *b = buf + (size_t)i * (size_t)width;
-            for (int u = 0; u < k; ++u) {
-                const int j = slot(w, u);
-                for (int q = 0; q < 3; ++q) {
-                    b[6 * u + q] = w->s[j][3 * i + q];
-                    b[6 * u + 3 + q] = w->y[j][3 * i + q];
-                }
-            }
-            for (int q = 0; q < 3; ++q)
-                b[6 * k + q] = w->fold[3 * i + q];
-        }
-        rc = domain_forward_array(d, buf, width);
+    if (w->k == 0) return 0;
+    double *vec[2 * LBFGS_MMAX + 1];
+    int nv = 0;
+    for (int u = 0; u < w->k; ++u) {
+        vec[nv++] = w->s[slot(w, u)];
+        vec[nv++] = w->y[slot(w, u)];
     }
-    if (rc == 0) {
-        for (int64_t q = 0; q < cap; ++q)
-            key[q] = -1;
-        for (int i = 0; i < nt; ++i) { /* owned first: an owned row wins over ghost images */
-            uint64_t h = hash_id(d->id[i]) & (uint64_t)(cap - 1);
-            while (key[h] >= 0 && key[h] != d->id[i])
-                h = (h + 1) & (uint64_t)(cap - 1);
-            if (key[h] < 0) {
-                key[h] = d->id[i];
-                val[h] = i;
-            }
-        }
-        rc = domain_rebuild(d);
-        ++c->r->rebuilds;
+    vec[nv++] = w->fold;
+    /* capacity in atoms; the carried vectors may grow to the Domain's capacity, then
+     * work_reserve grows the others (the new pair's slot is written before the next iteration) */
+    int64_t cap_atoms = w->cap / 3;
+    BCHK(min_rebuild_carry(c, vec, nv, &cap_atoms));
+    nv = 0;
+    for (int u = 0; u < w->k; ++u) {
+        w->s[slot(w, u)] = vec[nv++];
+        w->y[slot(w, u)] = vec[nv++];
     }
-    if (rc == 0) rc = basin_error_agree(work_reserve(w, d));
-    if (rc == 0) {
-        for (int i = 0; i < d->nlocal; ++i) {
-            uint64_t h = hash_id(d->id[i]) & (uint64_t)(cap - 1);
-            while (key[h] >= 0 && key[h] != d->id[i])
-                h = (h + 1) & (uint64_t)(cap - 1);
-            if (key[h] < 0) {
-                missing += 1.0;
-                continue;
-            }
-            const double *b = buf + (size_t)val[h] * (size_t)width;
-            for (int u = 0; u < k; ++u) {
-                const int j = slot(w, u);
-                for (int q = 0; q < 3; ++q) {
-                    w->s[j][3 * i + q] = b[6 * u + q];
-                    w->y[j][3 * i + q] = b[6 * u + 3 + q];
-                }
-            }
-            for (int q = 0; q < 3; ++q)
-                w->fold[3 * i + q] = b[6 * k + q];
-        }
-        par_sum_d(&missing, 1);
-        if (missing > 0.0) { /* cannot happen (see above); stay correct if it does */
-            log_warn("minimize lbfgs: %g atoms without memory after a rebuild: memory cleared",
-                     missing);
-            w->k = 0;
-            w->fold_lost = 1;
-        }
-    }
-    free(buf);
-    free(key);
-    free(val);
-    return rc;
+    w->fold = vec[nv];
+    return basin_error_agree(work_reserve(w, c->d));
 }
 
 /* Not collective. p = H F in coefficients of the basis {F, s_i, y_i}:
@@ -456,7 +392,6 @@ int min_lbfgs(MinCtx *c, int *outcome) {
         timer_stop(TIMER_MINIMIZE);
         /* line search along v; v travels with the atoms through a rebuild */
         int accepted = 0;
-        w.fold_lost = 0;
         for (int trial = 0;; ++trial) {
             rc = rebuild_carry(c, &w);
             if (rc == 0) rc = min_eval(c);
@@ -491,8 +426,8 @@ int min_lbfgs(MinCtx *c, int *outcome) {
             continue;
         }
         fails = 0;
-        if (r->rebuilds != nb && (w.k == 0 || w.fold_lost)) {
-            /* rebuilt without a memory to carry (or F_old lost): fold is in the old order */
+        if (r->rebuilds != nb && w.k == 0) {
+            /* rebuilt without a memory to carry: fold is in the old atom order */
             w.k = 0;
             continue;
         }
