@@ -239,6 +239,15 @@ static void gram_update(LbfgsWork *w, const Domain *d, int add) {
  * relaxes every atom in its frozen cage). The Gram shortcut of two_loop() would need
  * y_i.P^-1 y_j, which changes whenever P is recomputed, so this is the vector two-loop
  * (Nocedal & Wright Algorithm 7.4): 2k + 2 sequential reductions of one double. Returns F.p. */
+/* Collective: the global a.b over n local doubles. */
+static double gdot(const double *restrict a, const double *restrict b, int n) {
+    double s = 0.0;
+    for (int u = 0; u < n; ++u)
+        s += a[u] * b[u];
+    par_sum_d(&s, 1);
+    return s;
+}
+
 static double two_loop_prec(LbfgsWork *w, const Domain *d) {
     const int n = 3 * d->nlocal;
     double a[LBFGS_MMAX];
@@ -246,12 +255,8 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
     memcpy(q, d->f, (size_t)n * sizeof(double));
     for (int t = w->k - 1; t >= 0; --t) {
         const int i = slot(w, t);
-        const double *restrict si = w->s[i], *restrict yi = w->y[i];
-        double sq = 0.0;
-        for (int u = 0; u < n; ++u)
-            sq += si[u] * q[u];
-        par_sum_d(&sq, 1);
-        a[i] = sq / w->sy[i][i];
+        const double *restrict yi = w->y[i];
+        a[i] = gdot(w->s[i], q, n) / w->sy[i][i];
         for (int u = 0; u < n; ++u)
             q[u] -= a[i] * yi[u];
     }
@@ -259,10 +264,7 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
     if (w->k > 0) {
         const int nw = slot(w, w->k - 1);
         min_block_apply(&w->pc, w->y[nw], z);
-        double ypy = 0.0;
-        for (int u = 0; u < n; ++u)
-            ypy += w->y[nw][u] * z[u];
-        par_sum_d(&ypy, 1);
+        const double ypy = gdot(w->y[nw], z, n);
         if (ypy > 0.0 && isfinite(ypy)) gamma = w->sy[nw][nw] / ypy;
     }
     min_block_apply(&w->pc, q, z);
@@ -270,12 +272,8 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
         z[u] *= gamma;
     for (int t = 0; t < w->k; ++t) {
         const int i = slot(w, t);
-        const double *restrict si = w->s[i], *restrict yi = w->y[i];
-        double yz = 0.0;
-        for (int u = 0; u < n; ++u)
-            yz += yi[u] * z[u];
-        par_sum_d(&yz, 1);
-        const double b = yz / w->sy[i][i];
+        const double *restrict si = w->s[i];
+        const double b = gdot(w->y[i], z, n) / w->sy[i][i];
         for (int u = 0; u < n; ++u)
             z[u] += (a[i] - b) * si[u];
     }
