@@ -33,9 +33,10 @@
  *                         --samples samples ("+verify": inherent.verify = sd, events are
  *                         re-quenched by steepest descent; "+verify-rkc": inherent.verify =
  *                         sd-rkc); prints each record and the distance of
- * each variant's IS from the first variant's Prints one line per (sample, variant): evals,
- * iterations, seconds, Phi_IS, max|F|, ||F||, and the largest distance of its IS from the first
- * variant's IS (same basin check).
+ * each variant's IS from the first variant's. Prints one line per (sample, variant): evals,
+ * iterations, seconds, Phi_IS, max|F|, ||F||, the largest distance of its IS from the first
+ * variant's IS (same basin check, dIS) and, standalone, the number of atoms more than 0.1 from
+ * it (nfar).
  */
 #include <math.h>
 #include <stdio.h>
@@ -304,21 +305,26 @@ int main(int argc, char **argv) {
             if (rc == 0) rc = minimize_run(q, &var[iv].p, &r);
             if (rc == 0) rc = domain_allgather_by_id(q, q->x, 3, iv == 0 ? xis0 : xis);
             if (rc) break;
+            /* same basin check: the largest distance from the first variant's IS, and how many
+             * atoms sit more than 0.1 sigma from it (the size of the region where they part) */
             double dmax = 0.0;
+            int64_t nfar = 0;
             if (iv > 0)
                 for (int64_t i = 0; i < n; ++i) {
                     double dd[3];
-                    dmax = fmax(dmax, sqrt(model_min_image(xis + 3 * i, xis0 + 3 * i, ld.L, dd)));
+                    const double di = sqrt(model_min_image(xis + 3 * i, xis0 + 3 * i, ld.L, dd));
+                    dmax = fmax(dmax, di);
+                    nfar += di > 0.1;
                 }
             if (par_rank() == 0)
                 printf("%-22s sample %d evals %6lld iters %6lld cg %5lld newton %2lld fb %lld "
                        "resets %4lld capped %lld rb %lld P %lld %8.3f s Phi %.12f fmax %.3e "
-                       "fnorm %.3e status %s dIS %.3e\n",
+                       "fnorm %.3e status %s dIS %.3e nfar %lld\n",
                        var[iv].name, smp, (long long)r.force_evals, (long long)r.iterations,
                        (long long)r.cg_iters, (long long)r.newton_steps, (long long)r.fallbacks,
                        (long long)r.resets, (long long)r.capped, (long long)r.rebuilds,
                        (long long)r.hess_diag_evals, r.seconds, r.pe, r.fmax, r.fnorm,
-                       minimize_status_name(r.status), dmax);
+                       minimize_status_name(r.status), dmax, (long long)nfar);
             if (rc == 0 && prefix && iv == 0) {
                 char path[1024];
                 snprintf(path, sizeof(path), "%s%d.is.data", prefix, smp);

@@ -67,9 +67,10 @@ typedef struct MinParams {
     double rkc_tol;
     int rkc_max_stages;
 
-    /* FIRE (either kind) hands the descent over to L-BFGS once max_i |F_i| < handover_fmax
-     * (0: never; must exceed finish_fmax to matter): FIRE's inertia chooses the basin in the
-     * first, large moves, L-BFGS does the rest of the descent in fewer evaluations. */
+    /* FIRE (either kind) or sd-rkc hands the descent over to L-BFGS once max_i |F_i| <
+     * handover_fmax (0: never; must exceed finish_fmax to matter): the first stage chooses the
+     * basin in the first, large moves, L-BFGS does the rest of the descent in fewer
+     * evaluations. */
     double handover_fmax;
 
     /* finishing stage */
@@ -104,7 +105,7 @@ typedef struct MinResult {
     int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
     int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
     int64_t guess_used;      /* Newton steps that started from the prediction */
-    int handed_over;         /* 1: FIRE handed the descent over to L-BFGS (handover_fmax) */
+    int handed_over;         /* 1: FIRE / sd-rkc handed over to L-BFGS (handover_fmax) */
     double pe;               /* Phi at the end (total, eps) */
     double fmax;             /* max_i |F_i| at the end */
     double fnorm;            /* ||F||_2 at the end */

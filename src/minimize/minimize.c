@@ -412,8 +412,9 @@ static int run(MinCtx *cp) {
     const double t0 = par_wtime();
     const double finish_sw = p->finish == MIN_FINISH_NEWTON ? p->finish_fmax : 0.0;
     MinimizerKind kind = p->kind;
-    /* FIRE first, L-BFGS below handover_fmax (docs/inherent.md "Hand-over") */
-    int handover = (kind == MIN_FIRE || kind == MIN_FIRE_BITZEK) && p->handover_fmax > finish_sw;
+    /* FIRE or the SD flow first, L-BFGS below handover_fmax (docs/inherent.md "Hand-over") */
+    int handover = (kind == MIN_FIRE || kind == MIN_FIRE_BITZEK || kind == MIN_RKC) &&
+                   p->handover_fmax > finish_sw;
     c.switch_fmax = handover ? p->handover_fmax : finish_sw;
     memset(d->v, 0, 3 * (size_t)d->nlocal * sizeof(double));
     BCHK(min_eval(&c));

@@ -10,7 +10,8 @@
  *     ~10x more: see the bounds below).
  *     FIRE 2.0 handing over to L-BFGS below max|F_i| = 0.03 (MinParams.handover_fmax), then
  *     Newton: hands over, reaches FIRE 2.0's IS (<= 1e-7) in fewer evaluations; a threshold
- *     below the Newton switch never hands over; a negative one is a configuration error.
+ *     below the Newton switch never hands over; a negative one is a configuration error. The
+ *     SD flow (sd-rkc) hands over the same way and reaches the same IS.
  *  3. The distributed L-BFGS quench equals a one-rank reference computed in-process (MPI_COMM_SELF)
  *     from the same state: IS by id <= 1e-8, Phi to 1e-12 relative.
  *  4. FCC (N = 500) with 0.02 sigma disorder quenches back to the perfect lattice
@@ -146,6 +147,18 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     p.handover_fmax = -1.0;
     TCHECK(minimize_params_check(&p) == BASIN_ERR_CONFIG, "negative handover_fmax accepted");
     basin_error_clear();
+    /* the SD flow (sd-rkc) handing over the same way: hands over, FIRE's IS */
+    minimize_params_default(&p, MIN_RKC);
+    p.lbfgs_precondition = pc;
+    p.handover_fmax = 0.03;
+    p.finish = MIN_FINISH_NEWTON;
+    TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
+    mint_dist(N, xq, xfire, L, &dmax);
+    report("sd-rkc -> lbfgs + newton", &r, dmax);
+    TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9 && r.handed_over == 1,
+           "sd-rkc hand-over: %s fmax %g handed over %d", minimize_status_name(r.status), r.fmax,
+           r.handed_over);
+    TCHECK(dmax <= 1e-7, "sd-rkc hand-over: max_i |dr_i| = %g from FIRE 2.0's IS", dmax);
 
     /* 3. one-rank reference */
     minimize_params_default(&p, MIN_LBFGS);
