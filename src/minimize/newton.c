@@ -250,9 +250,13 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
             red[3] += w->z[i] * w->p[i];
         }
         par_sum_d(red, 4);
+        /* alpha and beta give the Lanczos tridiagonal of the preconditioned Hessian, whose
+         * eigenvalues (Ritz values) show the spectrum the CG fights
+         * (benchmarks/minimize/ritz.py) */
         if (p->log_every > 0 && it % p->log_every == 0)
-            log_debug("minimize newton: cg %lld |r| %.4g (target %.4g, |F| %.4g)", (long long)it,
-                      sqrt(red[0]), tol, fnorm0);
+            log_debug("minimize newton: cg %lld |r| %.4g (target %.4g, |F| %.4g) alpha %.10g "
+                      "beta %.10g",
+                      (long long)it, sqrt(red[0]), tol, fnorm0, a, red[1] / rz);
         if (sqrt(red[0]) <= tol) break;
         const double beta = red[1] / rz;
         rz = red[1];
