@@ -11,10 +11,10 @@
  *     --gap S             NVE steps between samples (default 2000 = 10 time units)
  *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec,
  *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), fire-ho0.03+newton
- *                         (FIRE hands over to L-BFGS below max|F_i| 0.03), lbfgs-nopc
- *                         (without the block-Jacobi preconditioner), sd-rkc, suffixes -sw<X>
- *                         (Newton switch), -rtol<X>, -dmax<X>, -eta1, -eta3, ...
- *                         (default fire,fire+newton)
+ *                         (FIRE hands over to L-BFGS below max|F_i| 0.03; sd-rkc-hoX too),
+ *                         lbfgs-nopc (without the block-Jacobi preconditioner), sd-rkc,
+ *                         suffixes -sw<X> (Newton switch), -rtol<X>, -dmax<X>, -eta1, -eta3,
+ *                         ... (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
  *     --switch X          Newton switch threshold on max|F_i| (default: finish_fmax of
@@ -84,7 +84,7 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     /* L-BFGS memory: lbfgs-m4, lbfgs-m16+newton, ... */
     const char *mm = strstr(name, "-m");
     if (mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2); /* also a hand-over's */
-    /* FIRE -> L-BFGS hand-over: fire-ho0.03+newton */
+    /* FIRE or sd-rkc -> L-BFGS hand-over: fire-ho0.03+newton, sd-rkc-ho0.1+newton */
     const char *ho = strstr(name, "-ho");
     if (ho) v->p.handover_fmax = atof(ho + 3);
     /* RKC local error tolerance: sd-rkc-rtol1e-4+newton */
