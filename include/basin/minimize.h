@@ -122,8 +122,8 @@ typedef struct MinResult {
  *     preconditioner: src/minimize/lbfgs.c, precond.c);
  *   SD flow by RKC: rkc_tol 1e-3, rkc_max_stages 200 (src/minimize/rkc.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
- * finish none, finish_fmax 3e-3, newton_max_steps 20, newton_max_cg 2000, newton_eta 1e-2,
- * newton_precondition 1, guess_eta 0.1, log_every 0. */
+ * finish none, finish_fmax 3e-3 (3e-4 for MIN_LBFGS), newton_max_steps 20, newton_max_cg 2000,
+ * newton_eta 1e-2, newton_precondition 1, guess_eta 0.1, log_every 0. */
 void minimize_params_default(MinParams *p, MinimizerKind kind);
 
 /* Not collective. Defaults of c->minimizer, then fmax_tol = inherent.fmax and max_iter =
