@@ -126,18 +126,25 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     }
     memcpy(ref_evals, lbfgs_evals, sizeof(lbfgs_evals));
 
-    /* 2b. FIRE 2.0 handing over to L-BFGS below max|F_i| = 0.03, then Newton: FIRE's IS */
-    minimize_params_default(&p, MIN_FIRE);
-    p.lbfgs_precondition = pc;
-    p.handover_fmax = 0.03;
-    p.finish = MIN_FINISH_NEWTON;
-    TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
-    mint_dist(N, xq, xfire, L, &dmax);
-    report("fire -> lbfgs + newton", &r, dmax);
-    TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9, "hand-over: %s fmax %g",
-           minimize_status_name(r.status), r.fmax);
-    TCHECK(r.handed_over == 1, "hand-over: FIRE never handed over");
-    TCHECK(dmax <= 1e-7, "hand-over: max_i |dr_i| = %g from FIRE 2.0's IS", dmax);
+    /* 2b. FIRE 2.0, and the SD flow (sd-rkc), handing over to L-BFGS below max|F_i| = 0.03,
+     * then Newton: FIRE's IS */
+    const MinimizerKind first[2] = {MIN_RKC, MIN_FIRE}; /* FIRE last: its p is reused below */
+    for (int k = 0; k < 2; ++k) {
+        const char *name = first[k] == MIN_FIRE ? "fire" : "sd-rkc";
+        minimize_params_default(&p, first[k]);
+        p.lbfgs_precondition = pc;
+        p.handover_fmax = 0.03;
+        p.finish = MIN_FINISH_NEWTON;
+        TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
+        mint_dist(N, xq, xfire, L, &dmax);
+        char label[48];
+        snprintf(label, sizeof(label), "%s -> lbfgs + newton", name);
+        report(label, &r, dmax);
+        TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9, "%s hand-over: %s fmax %g", name,
+               minimize_status_name(r.status), r.fmax);
+        TCHECK(r.handed_over == 1, "%s hand-over: never handed over", name);
+        TCHECK(dmax <= 1e-7, "%s hand-over: max_i |dr_i| = %g from FIRE 2.0's IS", name, dmax);
+    }
     TCHECK(r.force_evals < fire_evals, "hand-over: %lld force evaluations, FIRE 2.0 %lld",
            (long long)r.force_evals, (long long)fire_evals);
     /* a threshold below the Newton switch never hands over */
@@ -147,18 +154,6 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     p.handover_fmax = -1.0;
     TCHECK(minimize_params_check(&p) == BASIN_ERR_CONFIG, "negative handover_fmax accepted");
     basin_error_clear();
-    /* the SD flow (sd-rkc) handing over the same way: hands over, FIRE's IS */
-    minimize_params_default(&p, MIN_RKC);
-    p.lbfgs_precondition = pc;
-    p.handover_fmax = 0.03;
-    p.finish = MIN_FINISH_NEWTON;
-    TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
-    mint_dist(N, xq, xfire, L, &dmax);
-    report("sd-rkc -> lbfgs + newton", &r, dmax);
-    TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9 && r.handed_over == 1,
-           "sd-rkc hand-over: %s fmax %g handed over %d", minimize_status_name(r.status), r.fmax,
-           r.handed_over);
-    TCHECK(dmax <= 1e-7, "sd-rkc hand-over: max_i |dr_i| = %g from FIRE 2.0's IS", dmax);
 
     /* 3. one-rank reference */
     minimize_params_default(&p, MIN_LBFGS);
