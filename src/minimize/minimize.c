@@ -63,7 +63,7 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->finish = MIN_FINISH_NONE;
     /* L-BFGS descends further before Newton: from 3e-3 the first Newton steps of a large warm
      * glass overshoot (anharmonic over the step) and pay full CG solves, while L-BFGS goes on
-     * at ~its linear rate; 3e-4 took 10-18 % fewer evaluations in situ at N = 4000 (T = 0.01)
+     * at ~its linear rate; 3e-4 took 10-12 % fewer evaluations in situ at N = 4000 (T = 0.01)
      * and N = 32000 (T = 0.01, 0.05), +2 % at N = 4000, T = 0.05 (benchmarks/RESULTS.md) */
     p->finish_fmax = kind == MIN_LBFGS ? 3e-4 : 3e-3;
     p->newton_max_steps = 20;
