@@ -2,10 +2,12 @@
 # environment every run needs on a fresh machine, the load line printed next to each timing, and
 # the release build the script times. Expects ROOT (the repository) to be set.
 
-# MPI as root (see TOOLCHAIN.md), one BLAS/OpenMP thread per rank, no process launcher daemon.
+# MPI as root (see TOOLCHAIN.md), one BLAS/OpenMP thread per rank, no process launcher daemon;
+# and the script's work folder, when it set WORK.
 bench_env() {
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_plm=isolated
   export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+  if [ -n "${WORK:-}" ]; then mkdir -p "$WORK"; fi
 }
 
 # 1-, 5- and 15-minute load averages: a timing taken while other jobs ran says so.

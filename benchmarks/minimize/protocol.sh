@@ -47,7 +47,6 @@ while [ $# -gt 0 ]; do
 done
 source "$ROOT/benchmarks/lib.sh"
 bench_env
-mkdir -p "$WORK"
 load() { bench_load; }
 bench_build "$WORK/build" basin:executable
 BASIN=$WORK/build/basin

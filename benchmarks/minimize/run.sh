@@ -46,7 +46,6 @@ while [ $# -gt 0 ]; do
 done
 source "$ROOT/benchmarks/lib.sh"
 bench_env
-mkdir -p "$WORK"
 load() { echo "load: $(bench_load) on $(nproc) cores"; }
 
 echo "== 1. build"

@@ -35,7 +35,6 @@ while [ $# -gt 0 ]; do
 done
 source "$ROOT/benchmarks/lib.sh"
 bench_env
-mkdir -p "$WORK"
 bench_build "$WORK/build" bench_minimize
 BM="$WORK/build/tests/minimize/bench_minimize"
 logs=()
