@@ -56,7 +56,7 @@
 #define MAXV 8
 
 typedef struct Variant {
-    char name[32];
+    char name[64];
     MinParams p;
 } Variant;
 
@@ -81,6 +81,8 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     if (strstr(name, "-dt05")) v->p.dt_max = 0.025;
     if (strstr(name, "-eta1")) v->p.newton_eta = 0.1;
     if (strstr(name, "-eta3")) v->p.newton_eta = 1e-3;
+    const char *e0 = strstr(name, "-e0_"); /* first Newton step's forcing: -e0_0.1 */
+    if (e0) v->p.newton_eta0 = atof(e0 + 4);
     /* L-BFGS memory: lbfgs-m4, lbfgs-m16+newton, ... */
     const char *mm = strstr(name, "-m");
     if (mm && mm[2] >= '0' && mm[2] <= '9') v->p.lbfgs_m = atoi(mm + 2); /* also a hand-over's */
@@ -93,6 +95,15 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     /* displacement cap: ...-dmax0.02 */
     const char *dm = strstr(name, "-dmax");
     if (dm) v->p.dmax = atof(dm + 5);
+    /* soft-mode deflation of the Newton CG: lbfgs-def8+newton, -dfmax32 (total cap) */
+    const char *df = strstr(name, "-def");
+    if (df) v->p.newton_deflate = atoi(df + 4);
+    const char *dfm = strstr(name, "-dfmax");
+    if (dfm) v->p.newton_deflate_max = atoi(dfm + 6);
+    const char *drs = strstr(name, "-dres"); /* Ritz residual bound for use in the quench */
+    if (drs) v->p.deflate_resid = atof(drs + 5);
+    const char *dff = strstr(name, "-dff"); /* L-BFGS deflation from max|F_i| < X */
+    if (dff) v->p.deflate_fmax = atof(dff + 4);
     /* Newton switch threshold per variant: fire-sw0.03+newton+pred */
     const char *swp = strstr(name, "-sw");
     if (swp) v->p.finish_fmax = atof(swp + 3);

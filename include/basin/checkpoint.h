@@ -51,6 +51,9 @@ int ckpt_begin_write(const char *path, Ckpt **out);
 int ckpt_begin_read(const char *path, Ckpt **out);
 /* Write (writer) or read and validate (reader) the n entries. */
 int ckpt_io(Ckpt *c, const CkptEntry *e, int n);
+/* Not collective (same answer on every rank): the file holds dataset name (for entries newer
+ * than some checkpoints, e.g. is/soft_u). */
+int ckpt_has(const Ckpt *c, const char *name);
 /* A string (config text, version): written from *s; read into a new *s (free()). */
 int ckpt_string(Ckpt *c, const char *name, char **s);
 /* Per-rank variable-length array ("per-rank" above). Writer: *data and *count are this rank's.

@@ -74,6 +74,7 @@ typedef struct Config {
     double fnorm_tol;         /* inherent.fnorm >= 0 (0 = off), default 0; fmax or fnorm > 0 */
     IsFinish is_finish;       /* inherent.finish = newton | none, default newton (not for sd) */
     int is_predict;           /* inherent.predict = true|false, default true (needs newton) */
+    int64_t soft_modes;       /* inherent.soft_modes 0..64 (0 = off), default 32 (needs newton) */
     IsVerify is_verify;       /* inherent.verify = none | sd | sd-rkc, default none */
     double event_threshold;   /* inherent.event_threshold > 0, default 1e-2 */
     int64_t max_iter;         /* inherent.max_iter >= 1, default 100000 */

@@ -79,8 +79,20 @@ typedef struct MinParams {
     int newton_max_steps;    /* outer Newton steps before falling back to FIRE */
     int64_t newton_max_cg;   /* CG iterations per Newton step */
     double newton_eta;       /* relative CG residual of the first step (forcing term) */
+    double newton_eta0;      /* the first step's own forcing term (0: as the others) */
     int newton_precondition; /* 1: 3x3 block-Jacobi preconditioner from the analytic Hessian */
     double guess_eta;        /* accept a prediction if |F - H s0| < guess_eta |F| */
+    /* soft-mode deflation: each Newton CG solve keeps up to newton_deflate converged soft Ritz
+     * vectors of the preconditioned Hessian (eigCG) and the later solves of the same quench
+     * lift them out of the spectrum (0: off; at most newton_deflate_max in all) */
+    int newton_deflate;
+    int newton_deflate_max;
+    /* preconditioned L-BFGS also uses the recycled soft modes below this max |F_i| (refreshed
+     * there; 0: only the Newton stage) */
+    double deflate_fmax;
+    /* a Ritz pair of a Newton CG solve deflates the later solves of the same quench when its
+     * residual is below deflate_resid times its value (0: it is only kept for the next quench) */
+    double deflate_resid;
 
     int log_every; /* log_debug line every log_every iterations (0: none) */
 } MinParams;
@@ -105,6 +117,7 @@ typedef struct MinResult {
     int64_t capped;          /* atom-steps shortened by the dmax cap (summed over ranks) */
     int64_t fallbacks;       /* Newton steps rejected (fell back to FIRE) */
     int64_t guess_used;      /* Newton steps that started from the prediction */
+    int64_t deflated;        /* soft Ritz vectors taken into the Newton preconditioner */
     int handed_over;         /* 1: FIRE / sd-rkc handed over to L-BFGS (handover_fmax) */
     double pe;               /* Phi at the end (total, eps) */
     double fmax;             /* max_i |F_i| at the end */
@@ -153,11 +166,29 @@ int minimize_run(Domain *d, const MinParams *p, MinResult *r);
  * basin): further up the residual test cannot tell a neighbouring basin from the predicted one
  * (|F| dominates |H (m' - m)|), and a Newton step pulled towards the previous IS would hide a
  * rearrangement (docs/inherent.md; the event statistics with and without prediction agree). */
+typedef struct MinSoftModes MinSoftModes;
 typedef struct MinGuess {
     int64_t n;
     const int64_t *id; /* [n] */
     const double *x;   /* [3 n] */
+    /* soft modes of the Newton CG carried from the previous quench to this one and updated by
+     * it (NULL: none; used only with newton_deflate > 0; n may be 0 then) */
+    MinSoftModes *soft;
 } MinGuess;
+
+/* Not collective. A store for up to k (1..64) soft-mode vectors, recycled between the quenches
+ * of one Domain decomposition (the in-situ tracker keeps one): at the first full CG solve of
+ * a quench they are refreshed by one Rayleigh-Ritz step (k Hessian products, counted) and
+ * deflate its solves; the quench's own soft Ritz vectors replace them at its end. */
+int min_soft_modes_create(int k, MinSoftModes **out);
+void min_soft_modes_destroy(MinSoftModes **s); /* NULL-safe; sets *s = NULL */
+int min_soft_modes_count(const MinSoftModes *s);
+/* Not collective. For checkpoints: k vectors over the n atoms id[0 .. n), vector q at
+ * u + q stride (NULL-safe: k = n = 0), and the reverse (u packed, vector q at u + 3 n q; more
+ * than the store holds: the first ones are kept). */
+void min_soft_modes_view(const MinSoftModes *s, int *k, int64_t *n, const int64_t **id,
+                         const double **u, int64_t *stride);
+int min_soft_modes_set(MinSoftModes *s, int k, int64_t n, const int64_t *id, const double *u);
 
 /* Collective. minimize_run() with a predicted minimum (guess may be NULL; ignored unless
  * p->finish == MIN_FINISH_NEWTON). */
@@ -273,6 +304,9 @@ int is_tracker_state_loaded(IsTracker *t);
  * is_tracker_set_guess() copies one in (collective: agrees on allocation failures). */
 void is_tracker_guess(const IsTracker *t, int64_t *n, const int64_t **id, const double **x);
 int is_tracker_set_guess(IsTracker *t, int64_t n, const int64_t *id, const double *x);
+/* The soft modes recycled between the tracker's quenches (MinParams.newton_deflate > 0; NULL
+ * otherwise): per-rank, like the prediction; for checkpoints (min_soft_modes_view / _set). */
+MinSoftModes *is_tracker_soft_modes(IsTracker *t);
 
 /* ---- <output.dir>/is.h5 (docs/formats.md) ----
  * An H5MD file whose /particles/trajectory frames are IS snapshots (config inherent.snapshots)

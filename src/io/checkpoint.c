@@ -260,6 +260,12 @@ int ckpt_io(Ckpt *c, const CkptEntry *e, int n) {
     return rc;
 }
 
+int ckpt_has(const Ckpt *c, const char *name) {
+    char p[600];
+    snprintf(p, sizeof p, "/%s", name);
+    return h5x_obj_type(c->file, p) == H5O_TYPE_DATASET;
+}
+
 int ckpt_string(Ckpt *c, const char *name, char **s) {
     H5xQuiet q;
     h5x_quiet_on(&q);

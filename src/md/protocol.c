@@ -367,6 +367,45 @@ static int config_text(const Config *c, char **out) {
 }
 
 /* Collective. The checkpoint: meta (config, version, stage), MD state, IS tracker. */
+/* Collective. The tracker's recycled soft modes (per rank, like the prediction: only restored on
+ * the same number of ranks) as is/soft_id (atoms) and is/soft_u (k packed vectors of 3 per
+ * atom); a store that is off (NULL) writes nothing. */
+static int save_soft_modes(Ckpt *ck, const MinSoftModes *sm) {
+    if (!sm) return 0;
+    int k = 0;
+    int64_t n = 0, stride = 0;
+    const int64_t *id = NULL;
+    const double *u = NULL;
+    min_soft_modes_view(sm, &k, &n, &id, &u, &stride);
+    int64_t nu = (int64_t)k * 3 * n;
+    double *packed = NULL;
+    int rc = basin_error_agree(BALLOC(packed, nu + 1));
+    if (rc) return rc;
+    for (int q = 0; q < k; ++q)
+        memcpy(packed + (size_t)q * 3 * (size_t)n, u + (size_t)q * (size_t)stride,
+               3 * (size_t)n * sizeof(double));
+    rc = ckpt_rank_array(ck, "is/soft_id", CKPT_I64, (void **)&id, &n, NULL);
+    if (!rc) rc = ckpt_rank_array(ck, "is/soft_u", CKPT_F64, (void **)&packed, &nu, NULL);
+    free(packed);
+    return rc;
+}
+
+/* Collective. The reverse of save_soft_modes; checkpoints without them (older, or written with
+ * inherent.soft_modes = 0) leave the store empty: the next quench just starts without. */
+static int load_soft_modes(Ckpt *ck, MinSoftModes *sm) {
+    if (!sm || !ckpt_has(ck, "is/soft_u") || !ckpt_has(ck, "is/soft_id")) return 0;
+    void *id = NULL, *u = NULL;
+    int64_t n = 0, nu = 0;
+    int ok1 = 0, ok2 = 0;
+    int rc = ckpt_rank_array(ck, "is/soft_id", CKPT_I64, &id, &n, &ok1);
+    if (!rc) rc = ckpt_rank_array(ck, "is/soft_u", CKPT_F64, &u, &nu, &ok2);
+    if (!rc && ok1 && ok2 && n > 0 && nu % (3 * n) == 0)
+        rc = min_soft_modes_set(sm, (int)(nu / (3 * n)), n, id, u);
+    free(id);
+    free(u);
+    return basin_error_agree(rc);
+}
+
 static int checkpoint_write(Run *r) {
     const double t0 = par_wtime();
     timer_start(TIMER_OUTPUT);
@@ -404,6 +443,7 @@ static int checkpoint_write(Run *r) {
         int64_t g3 = 3 * gn;
         if (!rc) rc = ckpt_rank_array(ck, "is/guess_id", CKPT_I64, (void **)&gid, &gn, NULL);
         if (!rc) rc = ckpt_rank_array(ck, "is/guess_x", CKPT_F64, (void **)&gx, &g3, NULL);
+        if (!rc) rc = save_soft_modes(ck, is_tracker_soft_modes(r->tr));
     }
     if (!rc) {
         rc = ckpt_commit(&ck);
@@ -528,8 +568,9 @@ static void describe_quench(const Config *c, char *buf, size_t n) {
                        : c->minimizer == MIN_RKC         ? "steepest-descent flow by RKC steps"
                                                          : "steepest descent";
     const int newton = c->minimizer != MIN_SD && c->is_finish == IS_FINISH_NEWTON;
-    snprintf(buf, n, "%s%s%s%s", name, newton ? " + Newton finishing" : "",
+    snprintf(buf, n, "%s%s%s%s%s", name, newton ? " + Newton finishing" : "",
              newton && c->is_predict ? " + previous-IS prediction" : "",
+             newton && c->soft_modes > 0 ? " + recycled soft modes" : "",
              c->is_verify == IS_VERIFY_SD    ? " (events checked by steepest descent)"
              : c->is_verify == IS_VERIFY_RKC ? " (events checked by the steepest-descent flow, "
                                                "RKC steps)"
@@ -567,6 +608,7 @@ static int restore_tracker(Run *r, Ckpt *ck) {
     if (!rc && ok1 && ok2 && g3 == 3 * gn) rc = is_tracker_set_guess(r->tr, gn, gid, gx);
     free(gid);
     free(gx);
+    if (!rc) rc = load_soft_modes(ck, is_tracker_soft_modes(r->tr));
     return rc;
 }
 

@@ -54,6 +54,8 @@ struct IsTracker {
     int64_t gn, gcap;
     int64_t *gid;
     double *gx;
+    /* soft modes of the Newton CG recycled between quenches (mp.newton_deflate > 0) */
+    MinSoftModes *soft;
     /* inherent.verify = sd: the MD's owned atoms of the previous sample (pn of them; pn < 0:
      * none, e.g. right after a restart) and the two SD inherent structures in id-block order */
     int verify;
@@ -90,6 +92,9 @@ int is_tracker_create(const Model *m, double L, double skin, const Config *c, in
     t->sdp.fmax_tol = IS_VERIFY_FMAX;
     t->sdp.max_iter = 10 * c->max_iter; /* SD needs ~2e4 iterations at N = 4000 */
     int rc = minimize_params_check(&t->mp);
+    if (rc == 0 && t->mp.finish == MIN_FINISH_NEWTON && t->mp.newton_deflate > 0 &&
+        t->mp.newton_deflate_max > 0)
+        rc = min_soft_modes_create(t->mp.newton_deflate_max, &t->soft);
     t->natoms = natoms;
     t->L = L;
     t->event_threshold = c->event_threshold;
@@ -123,6 +128,7 @@ void is_tracker_destroy(IsTracker **tp) {
     free(t->species);
     free(t->gid);
     free(t->gx);
+    min_soft_modes_destroy(&t->soft);
     free(t->pid);
     free(t->psp);
     free(t->px);
@@ -247,8 +253,12 @@ int is_tracker_sample(IsTracker *t, const Domain *md, int64_t step, double time,
     memset(out, 0, sizeof(*out));
     BCHK(load_state(t, md));
     MinResult mr;
-    const MinGuess guess = {.n = t->gn, .id = t->gid, .x = t->gx};
-    BCHK(minimize_run_guess(t->d, &t->mp, t->use_guess && t->gn > 0 ? &guess : NULL, &mr));
+    if (t->mp.finish == MIN_FINISH_NEWTON && t->mp.newton_deflate > 0 && !t->soft &&
+        t->mp.newton_deflate_max > 0)
+        BCHK(min_soft_modes_create(t->mp.newton_deflate_max, &t->soft));
+    const MinGuess guess = {
+        .n = t->use_guess ? t->gn : 0, .id = t->gid, .x = t->gx, .soft = t->soft};
+    BCHK(minimize_run_guess(t->d, &t->mp, guess.n > 0 || guess.soft ? &guess : NULL, &mr));
     BCHK(save_guess(t));
 
     /* r_IS into id-block order: the previous IS stays in t->prev, t->cur is overwritten */
@@ -392,6 +402,10 @@ void is_tracker_guess(const IsTracker *t, int64_t *n, const int64_t **id, const 
     *n = t->gn;
     *id = t->gid;
     *x = t->gx;
+}
+
+MinSoftModes *is_tracker_soft_modes(IsTracker *t) {
+    return t->soft;
 }
 
 int is_tracker_set_guess(IsTracker *t, int64_t n, const int64_t *id, const double *x) {

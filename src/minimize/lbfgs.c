@@ -116,24 +116,47 @@ static int slot(const LbfgsWork *w, int age) { /* age 0 = oldest */
  * carried to the new atom order by min_rebuild_carry (file comment). Afterwards min_eval's own
  * check finds nothing to do. */
 static int rebuild_carry(MinCtx *c, LbfgsWork *w) {
-    if (w->k == 0) return 0;
-    double *vec[2 * LBFGS_MMAX + 1];
+    MinDeflate *df = min_defl_active(c) ? c->defl : NULL;
+    if (w->k == 0 && !df) return 0;
+    double *vec[2 * LBFGS_MMAX + 1 + MIN_DEFLATE_MAX];
     int nv = 0;
     for (int u = 0; u < w->k; ++u) {
         vec[nv++] = w->s[slot(w, u)];
         vec[nv++] = w->y[slot(w, u)];
     }
     vec[nv++] = w->fold;
+    /* the deflation vectors travel too (deflate.c) */
+    const int nd = df ? df->nw : 0;
+    for (int u = 0; u < nd; ++u)
+        vec[nv++] = df->w[u];
     /* capacity in atoms; the carried vectors may grow to the Domain's capacity, then
      * work_reserve grows the others (the new pair's slot is written before the next iteration) */
     int64_t cap_atoms = w->cap / 3;
+    if (df && df->cap_atoms < cap_atoms) cap_atoms = df->cap_atoms;
+    const int64_t cap0 = cap_atoms, nb = c->r->rebuilds;
     BCHK(min_rebuild_carry(c, vec, nv, &cap_atoms));
     nv = 0;
     for (int u = 0; u < w->k; ++u) {
         w->s[slot(w, u)] = vec[nv++];
         w->y[slot(w, u)] = vec[nv++];
     }
-    w->fold = vec[nv];
+    w->fold = vec[nv++];
+    if (df) {
+        for (int u = 0; u < nd; ++u)
+            df->w[u] = vec[nv++];
+        if (c->r->rebuilds != nb) {
+            df->nb = c->r->rebuilds;
+            df->nlocal = c->d->nlocal;
+        }
+        /* all carried vectors were grown to cap_atoms, or none was */
+        if (cap_atoms != cap0) {
+            for (int u = nd; u < MIN_DEFLATE_MAX; ++u) { /* unused ones: free, regrown on use */
+                free(df->w[u]);
+                df->w[u] = NULL;
+            }
+            df->cap_atoms = cap_atoms;
+        }
+    }
     return basin_error_agree(work_reserve(w, c->d));
 }
 
@@ -248,7 +271,7 @@ static double gdot(const double *restrict a, const double *restrict b, int n) {
     return s;
 }
 
-static double two_loop_prec(LbfgsWork *w, const Domain *d) {
+static double two_loop_prec(LbfgsWork *w, const Domain *d, MinDeflate *df) {
     const int n = 3 * d->nlocal;
     double a[LBFGS_MMAX];
     double *restrict q = w->q, *restrict z = w->z;
@@ -264,10 +287,12 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
     if (w->k > 0) {
         const int nw = slot(w, w->k - 1);
         min_block_apply(&w->pc, w->y[nw], z);
+        if (df) min_defl_apply(df, d->nlocal, w->y[nw], z);
         const double ypy = gdot(w->y[nw], z, n);
         if (ypy > 0.0 && isfinite(ypy)) gamma = w->sy[nw][nw] / ypy;
     }
     min_block_apply(&w->pc, q, z);
+    if (df) min_defl_apply(df, d->nlocal, q, z);
     for (int u = 0; u < n; ++u)
         z[u] *= gamma;
     for (int t = 0; t < w->k; ++t) {
@@ -299,9 +324,9 @@ static double two_loop_prec(LbfgsWork *w, const Domain *d) {
 
 /* Not collective without the preconditioner, collective with it. The direction p = H_k F into
  * d->v; returns F.p. */
-static double direction(LbfgsWork *w, const MinCtx *c, int use_pc) {
+static double direction(LbfgsWork *w, MinCtx *c, int use_pc) {
     const Domain *d = c->d;
-    if (use_pc) return two_loop_prec(w, d);
+    if (use_pc) return two_loop_prec(w, d, min_defl_active(c) ? c->defl : NULL);
     double cf, cs[LBFGS_MMAX], cy[LBFGS_MMAX];
     const double fp = two_loop(w, c->p->lbfgs_h0, c->g[RED_FF], &cf, cs, cy);
     const int n = 3 * d->nlocal;
@@ -353,6 +378,15 @@ int min_lbfgs(MinCtx *c, int *outcome) {
             ++w.pc_age;
         }
         const int use_pc = p->lbfgs_precondition && w.pc.not_pd == 0;
+        if (use_pc && c->defl && c->soft && !c->defl->refreshed && p->deflate_fmax > 0.0 &&
+            c->g[RED_NDEFL] == 0.0) {
+            /* near enough to the minimum for the last quench's soft modes to describe this
+             * Hessian: refresh them (deflate.c) and precondition with them from here on */
+            timer_stop(TIMER_MINIMIZE);
+            rc = min_defl_refresh(c, &w.pc);
+            if (rc) break;
+            timer_start(TIMER_MINIMIZE);
+        }
         double fp = direction(&w, c, use_pc);
         if (!(fp > 0.0) && w.k > 0) { /* not a descent direction (rounding): forget */
             w.k = 0;

@@ -13,6 +13,7 @@ enum {
     RED_VV,      /* v . v */
     RED_NTOL,    /* atoms with |F_i| >= fmax_tol (0 <=> max |F_i| < fmax_tol) */
     RED_NSWITCH, /* atoms with |F_i| >= the current switch threshold */
+    RED_NDEFL,   /* atoms with |F_i| >= MinParams.deflate_fmax (L-BFGS deflation start) */
     RED_N
 };
 
@@ -33,7 +34,29 @@ typedef struct MinCtx {
     int64_t *gkey; /* [gcap] ids, -1 = empty */
     int64_t *gval; /* [gcap] */
     int64_t gcap;  /* power of two */
+    /* soft modes carried between quenches (NULL: none) and the quench's deflation state
+     * (deflate.c; NULL unless newton_deflate > 0) */
+    MinSoftModes *soft;
+    struct MinDeflate *defl;
 } MinCtx;
+
+/* Open-addressing map atom id -> index (the first occurrence of an id wins). Not collective. */
+typedef struct MinIdMap {
+    int64_t *key, *val;
+    int64_t cap;
+} MinIdMap;
+int min_idmap_build(const int64_t *id, int64_t n, MinIdMap *m);
+int64_t min_idmap_find(const MinIdMap *m, int64_t id); /* -1: absent */
+void min_idmap_free(MinIdMap *m);
+
+/* The soft-mode store behind the public MinSoftModes: k vectors of 3 n doubles, rows for the
+ * atoms id[0 .. n) (the owned atoms of the quench that saved them). */
+struct MinSoftModes {
+    int k, kmax;
+    int64_t n, cap; /* rows, capacity in rows */
+    int64_t *id;
+    double *u; /* [kmax][3 cap] */
+};
 
 /* Not collective: the predicted position of global id, NULL if none. */
 const double *min_guess_lookup(const MinCtx *c, int64_t id);
@@ -104,5 +127,65 @@ int min_block_precond(Domain *d, MinPrecond *pc);
 /* Not collective. z = P^-1 r over pc->natoms atoms (z may not alias r). */
 void min_block_apply(const MinPrecond *pc, const double *r, double *z);
 void min_precond_free(MinPrecond *pc);
+
+/* eigCG (eigcg.c): the lowest Ritz pairs of the preconditioned Hessian M^-1 H from the Lanczos
+ * process of a preconditioned CG, in a window of m vectors (rows in the Domain's atom order, which
+ * must not change during the solve). */
+#define MIN_EIGCG_MAXM 48
+/* soft-mode deflation (deflate.c): at most this many vectors in all, Ritz values below
+ * MIN_DEFLATE_MU (of M^-1 H, whose bulk ends near 2.2) */
+#define MIN_DEFLATE_MAX 64
+#define MIN_DEFLATE_MU 0.25
+typedef struct MinDeflate {
+    int nw, wmax;      /* vectors held, most allowed */
+    int nlocal;        /* rows (owned atoms) they were made for */
+    int64_t nb;        /* r->rebuilds then (a rebuild that does not carry them voids them) */
+    int64_t cap_atoms; /* capacity of every allocated w[k], in atoms */
+    int refreshed;     /* the recycled soft modes were refreshed in this quench */
+    double *w[MIN_DEFLATE_MAX]; /* [3 cap_atoms] each, the Domain's atom order */
+    double wc[MIN_DEFLATE_MAX]; /* 1/theta - 1 (0: a candidate for the next quench only) */
+    double wd[MIN_DEFLATE_MAX]; /* work: w_k . r */
+} MinDeflate;
+int min_defl_init(MinDeflate *df, int wmax);
+void min_defl_free(MinDeflate *df);
+/* Not collective (same answer on every rank). The vectors are valid for the current atom
+ * order (else they are dropped) and there are some. */
+int min_defl_active(MinCtx *c);
+/* Not collective. w[0 .. nvec) allocated with room for nlocal atoms. */
+int min_defl_reserve(MinDeflate *df, int nvec, int nlocal);
+/* Collective. z += sum_k wc_k w_k (w_k . r). */
+void min_defl_apply(MinDeflate *df, int nlocal, const double *r, double *z);
+/* Collective. Rayleigh-Ritz refresh of the recycled soft modes c->soft at the current x (forces
+ * in d->f; x, f and the ghosts are restored), P from pc's forward blocks; counts the Hessian
+ * products as force evaluations. Marks the quench refreshed even when it could not run. */
+int min_defl_refresh(MinCtx *c, const MinPrecond *pc);
+/* Not collective. The quench's vectors (if valid) into c->soft for the next quench. */
+int min_defl_save(MinCtx *c);
+typedef struct MinEigcg {
+    int m, nev;       /* window (0: off) and Ritz vectors kept per restart (2 nev + 2 <= m) */
+    int64_t n;        /* doubles per vector */
+    int64_t cap;      /* doubles in V and tmp */
+    int cols;         /* Lanczos / restarted vectors in V */
+    int diag_known;   /* the last column's diagonal entry of T is set */
+    int m_off;        /* a small eigen-solve failed: nothing more this solve */
+    int64_t restarts; /* window compressions this solve */
+    double *V, *tmp;  /* [m][n] */
+    double T[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM]; /* V^T H V, column-major, leading dimension m */
+    double ell[MIN_EIGCG_MAXM];                /* coordinates of the last Lanczos vector in V */
+    double prev_ba;                            /* beta_(j-1) / alpha_(j-1) */
+    double t_next; /* coupling of the last column to the next Lanczos vector */
+} MinEigcg;
+/* Not collective. Window m (capped at MIN_EIGCG_MAXM), nev, n doubles per vector; m = 0 or an
+ * nev that does not fit turns it off. */
+int min_eigcg_reserve(MinEigcg *e, int m, int nev, int64_t n);
+/* Not collective. Start a solve: z_0 = M^-1 r_0, rho_0 = r_0.z_0 (global). */
+void min_eigcg_begin(MinEigcg *e, const double *z, double rho);
+/* Not collective. After CG iteration j: its alpha_j, beta_j = rho_(j+1)/rho_j, the new
+ * z_(j+1) and rho_(j+1); last = 1 when the CG stops after this iteration. */
+void min_eigcg_step(MinEigcg *e, double alpha, double beta, const double *z, double rho, int last);
+/* Not collective. The k lowest Ritz pairs: vecs[j] (n doubles, M-orthonormal), mu[j] ascending,
+ * resid[j] = |M^-1 H y_j - mu_j y_j|_M. Returns how many (0: none available). */
+int min_eigcg_ritz(MinEigcg *e, int k, double **vecs, double *mu, double *resid);
+void min_eigcg_free(MinEigcg *e);
 
 #endif

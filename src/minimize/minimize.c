@@ -69,8 +69,19 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->newton_max_steps = 20;
     p->newton_max_cg = 2000;
     p->newton_eta = 1e-2;
+    /* the first Newton step is mostly limited by the anharmonicity of Phi over the step, not by
+     * the linear solve: solving it to 0.3 instead of ~|F| saved 7-8 % of all evaluations in situ
+     * at N = 4000 and 32000, FIRE and L-BFGS alike, same minima (benchmarks/RESULTS.md) */
+    p->newton_eta0 = 0.3;
     p->newton_precondition = 1;
     p->guess_eta = 0.1;
+    /* soft-mode deflation (deflate.c): 4 Ritz vectors per CG solve, at most 32 in all and
+     * recycled between in-situ quenches; L-BFGS uses them below max|F_i| = 1e-3 (further up
+     * it changed the minimum on 1 of 10 samples at N = 32000, T = 0.05; benchmarks/RESULTS.md) */
+    p->newton_deflate = 4;
+    p->newton_deflate_max = 32;
+    p->deflate_fmax = kind == MIN_LBFGS ? 1e-3 : 0.0;
+    p->deflate_resid = 1.0;
     p->log_every = 0;
 }
 
@@ -79,6 +90,8 @@ void minimize_params_from_config(MinParams *p, const Config *c) {
     p->fmax_tol = c->fmax_tol;
     p->fnorm_tol = c->fnorm_tol;
     p->max_iter = c->max_iter;
+    p->newton_deflate_max = (int)c->soft_modes;
+    p->newton_deflate = c->soft_modes > 0 ? (c->soft_modes < 4 ? (int)c->soft_modes : 4) : 0;
 }
 
 int minimize_params_check(const MinParams *p) {
@@ -135,6 +148,14 @@ int minimize_params_check(const MinParams *p) {
         return basin_error(BASIN_ERR_CONFIG, w, "newton",
                            "need finish_fmax > 0, max_steps >= 1, "
                            "max_cg >= 1, 0 < eta < 1");
+    if (p->finish == MIN_FINISH_NEWTON &&
+        (p->newton_deflate < 0 || 3 * p->newton_deflate + 4 > MIN_EIGCG_MAXM ||
+         p->newton_deflate_max < 0 || p->newton_deflate_max > MIN_DEFLATE_MAX))
+        return basin_error(BASIN_ERR_CONFIG, w, "deflate",
+                           "need 0 <= newton_deflate <= %d and 0 <= newton_deflate_max <= %d, "
+                           "got %d, %d",
+                           (MIN_EIGCG_MAXM - 4) / 3, MIN_DEFLATE_MAX, p->newton_deflate,
+                           p->newton_deflate_max);
     if (p->finish == MIN_FINISH_NEWTON && !(p->guess_eta > 0.0 && p->guess_eta <= 1.0))
         return basin_error(BASIN_ERR_CONFIG, w, "guess_eta", "need 0 < guess_eta <= 1, got %g",
                            p->guess_eta);
@@ -158,7 +179,9 @@ void min_reduce(MinCtx *c) {
     const double *restrict f = d->f, *restrict v = d->v;
     const double tol2 = c->p->fmax_tol > 0.0 ? c->p->fmax_tol * c->p->fmax_tol : INFINITY;
     const double sw2 = c->switch_fmax > 0.0 ? c->switch_fmax * c->switch_fmax : INFINITY;
-    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0;
+    const double df2 =
+        c->p->deflate_fmax > 0.0 ? c->p->deflate_fmax * c->p->deflate_fmax : INFINITY;
+    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0, ndf = 0.0;
     for (int i = 0; i < d->nlocal; ++i) {
         const double *fi = f + 3 * i, *vi = v + 3 * i;
         const double f2 = fi[0] * fi[0] + fi[1] * fi[1] + fi[2] * fi[2];
@@ -167,12 +190,14 @@ void min_reduce(MinCtx *c) {
         vv += vi[0] * vi[0] + vi[1] * vi[1] + vi[2] * vi[2];
         ntol += f2 >= tol2;
         nsw += f2 >= sw2;
+        ndf += f2 >= df2;
     }
     c->g[RED_FF] = ff;
     c->g[RED_FV] = fv;
     c->g[RED_VV] = vv;
     c->g[RED_NTOL] = ntol;
     c->g[RED_NSWITCH] = nsw;
+    c->g[RED_NDEFL] = ndf;
     c->g[RED_PE] = c->pe_local;
     par_sum_d(c->g, RED_N);
 }
@@ -327,6 +352,83 @@ const double *min_guess_lookup(const MinCtx *c, int64_t id) {
     return i < 0 ? NULL : c->guess->x + 3 * i;
 }
 
+int min_idmap_build(const int64_t *id, int64_t n, MinIdMap *m) {
+    const int64_t cap = map_cap(n);
+    if (cap > m->cap) {
+        BCHK(basin_realloc((void **)&m->key, (size_t)cap, sizeof(int64_t), "id map"));
+        BCHK(basin_realloc((void **)&m->val, (size_t)cap, sizeof(int64_t), "id map"));
+    }
+    m->cap = cap;
+    for (int64_t k = 0; k < cap; ++k)
+        m->key[k] = -1;
+    for (int64_t i = 0; i < n; ++i)
+        map_insert(m->key, m->val, cap, id[i], i);
+    return 0;
+}
+
+int64_t min_idmap_find(const MinIdMap *m, int64_t id) {
+    return m->cap > 0 ? map_find(m->key, m->val, m->cap, id) : -1;
+}
+
+void min_idmap_free(MinIdMap *m) {
+    free(m->key);
+    free(m->val);
+    memset(m, 0, sizeof(*m));
+}
+
+int min_soft_modes_create(int kmax, MinSoftModes **out) {
+    *out = NULL;
+    if (kmax < 1 || kmax > MIN_DEFLATE_MAX)
+        return basin_error(BASIN_ERR_CONFIG, "minimize", "soft modes", "need 1 <= k <= %d, got %d",
+                           MIN_DEFLATE_MAX, kmax);
+    MinSoftModes *s = calloc(1, sizeof(*s));
+    if (!s) return basin_error(BASIN_ERR_NOMEM, "minimize", NULL, "soft-mode store");
+    s->kmax = kmax;
+    *out = s;
+    return 0;
+}
+
+void min_soft_modes_destroy(MinSoftModes **s) {
+    if (!s || !*s) return;
+    free((*s)->id);
+    free((*s)->u);
+    free(*s);
+    *s = NULL;
+}
+
+int min_soft_modes_count(const MinSoftModes *s) {
+    return s ? s->k : 0;
+}
+
+void min_soft_modes_view(const MinSoftModes *s, int *k, int64_t *n, const int64_t **id,
+                         const double **u, int64_t *stride) {
+    *k = s ? s->k : 0;
+    *n = s ? s->n : 0;
+    *id = s ? s->id : NULL;
+    *u = s ? s->u : NULL;
+    *stride = s ? 3 * s->cap : 0;
+}
+
+int min_soft_modes_set(MinSoftModes *s, int k, int64_t n, const int64_t *id, const double *u) {
+    if (k < 0 || n < 0)
+        return basin_error(BASIN_ERR_CONFIG, "minimize", "soft modes", "%d vectors of %lld atoms",
+                           k, (long long)n);
+    if (k > s->kmax) k = s->kmax; /* the first (softest after a refresh) ones */
+    if (n > s->cap) {
+        BCHK(basin_realloc((void **)&s->id, (size_t)n, sizeof(int64_t), "soft modes"));
+        BCHK(basin_realloc((void **)&s->u, 3 * (size_t)n * (size_t)s->kmax, sizeof(double),
+                           "soft modes"));
+        s->cap = n;
+    }
+    if (n > 0) memcpy(s->id, id, (size_t)n * sizeof(int64_t));
+    for (int q = 0; q < k; ++q)
+        memcpy(s->u + (size_t)q * 3 * (size_t)s->cap, u + (size_t)q * 3 * (size_t)n,
+               3 * (size_t)n * sizeof(double));
+    s->n = n;
+    s->k = k;
+    return 0;
+}
+
 int min_rebuild_carry(MinCtx *c, double **vec, int nv, int64_t *cap) {
     Domain *d = c->d;
     if (nv <= 0 || !domain_check_rebuild(d)) return 0;
@@ -398,11 +500,19 @@ int minimize_run_guess(Domain *d, const MinParams *p, const MinGuess *guess, Min
     memset(r, 0, sizeof(*r));
     MinCtx c = {.d = d, .p = p, .r = r};
     int rc = 0;
-    if (guess && p->finish == MIN_FINISH_NEWTON) {
+    if (guess && guess->n > 0 && p->finish == MIN_FINISH_NEWTON) {
         rc = guess_map_build(&c, guess);
+    }
+    MinDeflate df;
+    if (p->finish == MIN_FINISH_NEWTON && p->newton_deflate > 0) {
+        min_defl_init(&df, p->newton_deflate_max);
+        c.defl = &df;
+        if (guess) c.soft = guess->soft;
     }
     rc = basin_error_agree(rc);
     if (rc == 0) rc = run(&c);
+    if (rc == 0 && c.soft) rc = basin_error_agree(min_defl_save(&c));
+    if (c.defl) min_defl_free(&df);
     free(c.gkey);
     free(c.gval);
     return rc;

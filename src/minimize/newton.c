@@ -33,6 +33,7 @@
  * Hessian), computed once per Newton step; it removes the factor ~3 of stiffness between
  * small-small and large-large contacts of the binary glass (MinResult.hess_diag_evals).
  */
+#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,10 @@ typedef struct NewtonWork {
     double *x0, *f0, *s, *r, *z, *p, *hp;
     MinPrecond pc;     /* block-Jacobi preconditioner (precond.c) */
     double fnorm_prev; /* |F| at the previous Newton step (0: first step) */
+    /* soft-mode deflation (deflate.c): eigCG collects the Ritz pairs of each solve; defl is
+     * the driver's deflation state while it is valid for this step (NULL: none) */
+    MinEigcg eig;
+    MinDeflate *defl;
 } NewtonWork;
 
 static void work_free(NewtonWork *w) {
@@ -56,6 +61,7 @@ static void work_free(NewtonWork *w) {
     free(w->z);
     free(w->p);
     free(w->hp);
+    min_eigcg_free(&w->eig);
     min_precond_free(&w->pc);
     memset(w, 0, sizeof(*w));
 }
@@ -75,13 +81,48 @@ static int work_reserve(NewtonWork *w, const Domain *d) {
     return 0;
 }
 
-/* z = M^-1 r (or z = r without preconditioner). Not collective. */
-static void precondition(const NewtonWork *w, int n_atoms, int use, const double *r, double *z) {
-    if (!use) {
+/* z = M^-1 r: block-Jacobi (or z = r without preconditioner), plus the soft-mode terms of
+ * deflate.c (collective then). */
+static void precondition(NewtonWork *w, int n_atoms, int use, const double *r, double *z) {
+    if (!use)
         memcpy(z, r, 3 * (size_t)n_atoms * sizeof(double));
-        return;
+    else
+        min_block_apply(&w->pc, r, z);
+    if (w->defl) min_defl_apply(w->defl, n_atoms, r, z);
+}
+
+/* Not collective (the Ritz data are global). After a CG solve: the soft Ritz pairs of M^-1 H
+ * that eigCG found join the deflation vectors of the next solves. A pair is used if it is soft
+ * (mu < MIN_DEFLATE_MU) and converged to a residual below its own value: then w w^T (1/mu - 1)
+ * moves its eigenvalue from mu to ~1, the middle of the bulk. The others stay as candidates
+ * (coefficient 0): the next quench's Rayleigh-Ritz refresh finds the soft directions in their
+ * span. */
+static int harvest(MinCtx *c, NewtonWork *w) {
+    const MinParams *p = c->p;
+    MinDeflate *df = c->defl;
+    const int na = c->d->nlocal;
+    if (!df || w->eig.m == 0) return 0;
+    if (!min_defl_active(c)) df->nw = 0;
+    int room = df->wmax - df->nw;
+    if (room > p->newton_deflate) room = p->newton_deflate;
+    if (room <= 0) return 0;
+    BCHK(min_defl_reserve(df, df->nw + room, na));
+    double mu[MIN_DEFLATE_MAX], res[MIN_DEFLATE_MAX];
+    const int k = min_eigcg_ritz(&w->eig, room, df->w + df->nw, mu, res);
+    int kept = 0;
+    for (int j = 0; j < k; ++j) {
+        const int ok = mu[j] > 0.0 && mu[j] < MIN_DEFLATE_MU && res[j] < p->deflate_resid * mu[j];
+        if (p->log_every > 0)
+            log_debug("minimize newton: Ritz %d mu %.4g residual %.3g%s", j, mu[j], res[j],
+                      ok ? " (deflated)" : "");
+        df->wc[df->nw + j] = ok ? 1.0 / mu[j] - 1.0 : 0.0;
+        kept += ok;
     }
-    min_block_apply(&w->pc, r, z);
+    df->nw += k;
+    df->nlocal = na;
+    df->nb = c->r->rebuilds;
+    c->r->deflated += kept;
+    return 0;
 }
 
 /* Collective. hp = H p by a forward difference at x0 (forces f0 there); p.p = pp (global). */
@@ -128,9 +169,9 @@ static double target_norm(const MinParams *p, int64_t natoms) {
     return t;
 }
 
-/* Collective. Start the CG from the prediction s0 = minimum image (guess - x0) when the linear
- * residual r0 = F - H s0 is below guess_eta |F| (one Hessian product); otherwise s = 0, r = F. */
-static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
+/* Collective. The linear residual of the prediction: w->p = s0 = minimum image (guess - x0),
+ * w->hp = H s0 (one Hessian product); *take = 1 when |F - H s0| < guess_eta |F|. */
+static int guess_test(MinCtx *c, NewtonWork *w, double ff0, int *take) {
     const double eta2 = c->p->guess_eta * c->p->guess_eta;
     Domain *d = c->d;
     const int na = d->nlocal, n = 3 * na;
@@ -150,6 +191,7 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
         red[1] += g ? 0.0 : 1.0;
     }
     par_sum_d(red, 2);
+    *take = 0;
     if (!(red[0] > 0.0)) return 0; /* at the prediction already: s = 0 is the same step */
     BCHK(hess_vec(c, w, red[0], d->natoms));
     ++c->r->iterations;
@@ -163,7 +205,17 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
         log_debug("minimize newton: prediction |s0| %.4g, residual %.4g of |F| %.4g, %g atoms "
                   "without prediction",
                   sqrt(red[0]), sqrt(rr), sqrt(ff0), red[1]);
-    if (!(rr < eta2 * ff0)) return 0;
+    *take = rr < eta2 * ff0;
+    return 0;
+}
+
+/* Collective. Start the CG from the prediction when guess_test takes it; otherwise s = 0,
+ * r = F (as set by the caller). */
+static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
+    int take = 0;
+    BCHK(guess_test(c, w, ff0, &take));
+    if (!take) return 0;
+    const int n = 3 * c->d->nlocal;
     ++c->r->guess_used;
     for (int i = 0; i < n; ++i) {
         w->s[i] = w->p[i];
@@ -190,6 +242,10 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     }
     BCHK(basin_error_agree(work_reserve(w, d))); /* collective: no rank may leave alone */
     const int na = d->nlocal, n = 3 * na;
+    if (p->newton_deflate > 0) {
+        const int m = 3 * p->newton_deflate + 4;
+        BCHK(basin_error_agree(min_eigcg_reserve(&w->eig, m, p->newton_deflate, n)));
+    }
     memcpy(w->x0, d->x, (size_t)n * sizeof(double));
     memcpy(w->f0, d->f, (size_t)n * sizeof(double));
     const double pe0 = c->g[RED_PE], ff0 = c->g[RED_FF], fnorm0 = sqrt(ff0);
@@ -204,11 +260,18 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     if (w->fnorm_prev > 0.0)
         eta = fmax(eta, 0.9 * (fnorm0 / w->fnorm_prev) * (fnorm0 / w->fnorm_prev));
     eta = fmin(p->newton_eta, eta);
+    if (w->fnorm_prev == 0.0 && p->newton_eta0 > 0.0) eta = p->newton_eta0;
     w->fnorm_prev = fnorm0;
     const double tol = fmax(eta * fnorm0, target_norm(p, natoms) / 1.5);
     memset(w->s, 0, (size_t)n * sizeof(double));
     memcpy(w->r, w->f0, (size_t)n * sizeof(double));
+    const int64_t used0 = r->guess_used;
     if (c->guess) BCHK(try_guess(c, w, ff0));
+    /* recycled soft modes only for a full solve (not when the prediction was taken: then a few
+     * CG iterations refine it and the refresh would cost more than it saves) */
+    if (c->defl && !c->defl->refreshed && r->guess_used == used0 && p->newton_precondition)
+        BCHK(min_defl_refresh(c, &w->pc));
+    w->defl = min_defl_active(c) ? c->defl : NULL;
     precondition(w, na, p->newton_precondition, w->r, w->z);
     memcpy(w->p, w->z, (size_t)n * sizeof(double));
     double red[4] = {0.0, 0.0, 0.0, 0.0};
@@ -219,6 +282,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     }
     par_sum_d(red, 3);
     double rz = red[0], pp = red[1];
+    if (p->newton_deflate > 0) min_eigcg_begin(&w->eig, w->z, rz);
     int64_t it = 0;
     int negative = 0;
     while (sqrt(red[2]) > tol && it < p->newton_max_cg &&
@@ -257,14 +321,17 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
             log_debug("minimize newton: cg %lld |r| %.4g (target %.4g, |F| %.4g) alpha %.10g "
                       "beta %.10g",
                       (long long)it, sqrt(red[0]), tol, fnorm0, a, red[1] / rz);
-        if (sqrt(red[0]) <= tol) break;
         const double beta = red[1] / rz;
+        const int last = sqrt(red[0]) <= tol || it >= p->newton_max_cg;
+        if (p->newton_deflate > 0) min_eigcg_step(&w->eig, a, beta, w->z, red[1], last);
+        if (sqrt(red[0]) <= tol) break;
         rz = red[1];
         pp = red[2] + 2.0 * beta * red[3] + beta * beta * pp;
         red[2] = red[0]; /* |r|^2 for the loop condition */
         for (int i = 0; i < n; ++i)
             w->p[i] = w->z[i] + beta * w->p[i];
     }
+    if (!negative) BCHK(harvest(c, w));
     /* Remove the uniform translation from s: H annihilates it, so it is not determined by the
      * system (the preconditioner and the FD noise put some in), and any of it would shift the
      * whole IS (|Delta r_IS| ~ sqrt(N) |mean s|) where FIRE and SD conserve the centre of mass. */

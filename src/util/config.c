@@ -168,6 +168,7 @@ static const KeyDef keys[] = {
     DBL("inherent", "fnorm", fnorm_tol, 0.0, 0, INFINITY, 0),
     ENUM("inherent", "finish", is_finish, finish_names, 0),
     BOOL("inherent", "predict", is_predict),
+    I64("inherent", "soft_modes", soft_modes, 0, 64),
     ENUM("inherent", "verify", is_verify, verify_names, 0),
     DBL("inherent", "event_threshold", event_threshold, 0.0, 1, INFINITY, 0),
     I64("inherent", "max_iter", max_iter, 1, INT64_MAX),
@@ -215,6 +216,7 @@ void config_defaults(Config *c) {
     c->fnorm_tol = 0.0;
     c->is_finish = IS_FINISH_NEWTON;
     c->is_predict = 1;
+    c->soft_modes = 32;
     c->is_verify = IS_VERIFY_NONE;
     c->event_threshold = 1e-2;
     c->max_iter = 100000;
