@@ -136,7 +136,9 @@ typedef struct MinResult {
  *   SD flow by RKC: rkc_tol 1e-3, rkc_max_stages 200 (src/minimize/rkc.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3 (3e-4 for MIN_LBFGS), newton_max_steps 20, newton_max_cg 2000,
- * newton_eta 1e-2, newton_precondition 1, guess_eta 0.1, log_every 0. */
+ * newton_eta 1e-2, newton_eta0 0.3, newton_precondition 1, guess_eta 0.1, newton_deflate 4,
+ * newton_deflate_max 32, deflate_fmax 1e-3 for MIN_LBFGS (0 otherwise), deflate_resid 1,
+ * log_every 0. */
 void minimize_params_default(MinParams *p, MinimizerKind kind);
 
 /* Not collective. Defaults of c->minimizer, then fmax_tol = inherent.fmax and max_iter =
