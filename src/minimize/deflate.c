@@ -95,21 +95,6 @@ static int sym_eig(const double *a, int k, double *vec, double *val) {
     return LAPACKE_dsyev(LAPACK_COL_MAJOR, 'V', 'L', k, vec, k, val) == 0 ? 0 : -1;
 }
 
-/* Largest distance of an owned atom from its position at the last list build (collective). */
-static double max_drift(const Domain *d) {
-    double mx = 0.0;
-    for (int i = 0; i < d->nlocal; ++i) {
-        double s = 0.0;
-        for (int k = 0; k < 3; ++k) {
-            const double t = d->x[3 * i + k] - d->x_build[3 * i + k];
-            s += t * t;
-        }
-        if (s > mx) mx = s;
-    }
-    par_max_d(&mx, 1);
-    return sqrt(mx);
-}
-
 int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
     MinDeflate *df = c->defl;
     MinSoftModes *sm = c->soft;
@@ -121,7 +106,7 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
     const int64_t n = 3 * (int64_t)na;
     /* the FD displacements (rms 1e-7) must not need a rebuild: the rows stay in this order */
     const double h_max = 1e-7 * sqrt(3.0 * (double)d->natoms);
-    if (max_drift(d) + h_max >= 0.5 * d->skin) return 0;
+    if (min_max_drift(d) + h_max >= 0.5 * d->skin) return 0;
     int k = sm->k < df->wmax ? sm->k : df->wmax;
     double *buf = NULL;
     MinIdMap map = {0};

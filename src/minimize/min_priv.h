@@ -40,6 +40,10 @@ typedef struct MinCtx {
     struct MinDeflate *defl;
 } MinCtx;
 
+/* Collective. Largest distance of an owned atom from its position at the last list build (the
+ * finite-difference Hessian products check it against skin/2: they must not need a rebuild). */
+double min_max_drift(const Domain *d);
+
 /* Open-addressing map atom id -> index (the first occurrence of an id wins). Not collective. */
 typedef struct MinIdMap {
     int64_t *key, *val;

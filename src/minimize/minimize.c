@@ -352,6 +352,20 @@ const double *min_guess_lookup(const MinCtx *c, int64_t id) {
     return i < 0 ? NULL : c->guess->x + 3 * i;
 }
 
+double min_max_drift(const Domain *d) {
+    double mx = 0.0;
+    for (int i = 0; i < d->nlocal; ++i) {
+        double s = 0.0;
+        for (int k = 0; k < 3; ++k) {
+            const double t = d->x[3 * i + k] - d->x_build[3 * i + k];
+            s += t * t;
+        }
+        if (s > mx) mx = s;
+    }
+    par_max_d(&mx, 1);
+    return sqrt(mx);
+}
+
 int min_idmap_build(const int64_t *id, int64_t n, MinIdMap *m) {
     const int64_t cap = map_cap(n);
     if (cap > m->cap) {

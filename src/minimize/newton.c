@@ -141,21 +141,6 @@ static int hess_vec(MinCtx *c, NewtonWork *w, double pp, int64_t natoms) {
     return 0;
 }
 
-/* Collective. Largest distance of an owned atom from its position at the last list build. */
-static double max_drift(const Domain *d) {
-    double mx = 0.0;
-    for (int i = 0; i < d->nlocal; ++i) {
-        double s = 0.0;
-        for (int k = 0; k < 3; ++k) {
-            const double t = d->x[3 * i + k] - d->x_build[3 * i + k];
-            s += t * t;
-        }
-        if (s > mx) mx = s;
-    }
-    par_max_d(&mx, 1);
-    return sqrt(mx);
-}
-
 static int p_log(const MinCtx *c) {
     return c->p->log_every > 0;
 }
@@ -235,7 +220,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
 
     /* Keep the atom order fixed for the whole step (see the file comment). */
     const double h_max = 1e-7 * sqrt(3.0 * (double)natoms);
-    if (max_drift(d) + h_max >= 0.5 * d->skin) {
+    if (min_max_drift(d) + h_max >= 0.5 * d->skin) {
         BCHK(domain_rebuild(d));
         ++r->rebuilds;
         BCHK(min_eval(c));
