@@ -20,7 +20,7 @@
  * G y = theta B y. The exact Rayleigh quotients matter: a rearrangement can stiffen a soft spot,
  * and a vector still lifted by an old 1/theta would put an eigenvalue far above the bulk.
  */
-#include <lapacke.h>
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,12 +87,6 @@ void min_defl_apply(MinDeflate *df, int nlocal, const double *r, double *z) {
         for (int64_t i = 0; i < n; ++i)
             z[i] += a * v[i];
     }
-}
-
-/* Symmetric eigen-decomposition (ascending) of the k x k column-major a into vec, val. */
-static int sym_eig(const double *a, int k, double *vec, double *val) {
-    memcpy(vec, a, (size_t)k * (size_t)k * sizeof(double));
-    return LAPACKE_dsyev(LAPACK_COL_MAJOR, 'V', 'L', k, vec, k, val) == 0 ? 0 : -1;
 }
 
 int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
@@ -192,7 +186,7 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
     double cm[MIN_DEFLATE_MAX * MIN_DEFLATE_MAX], gc[MIN_DEFLATE_MAX * MIN_DEFLATE_MAX];
     double h[MIN_DEFLATE_MAX * MIN_DEFLATE_MAX], z[MIN_DEFLATE_MAX * MIN_DEFLATE_MAX];
     double th[MIN_DEFLATE_MAX];
-    int nr = 0, ok = sym_eig(b, k, qb, lb) == 0;
+    int nr = 0, ok = min_small_eigh(b, k, k, qb, lb) == 0;
     for (int q = 0; ok && q < k; ++q)
         if (lb[q] > 1e-10 * lb[k - 1]) {
             for (int i = 0; i < k; ++i)
@@ -200,38 +194,18 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
             ++nr;
         }
     if (ok && nr > 0) {
-        for (int j = 0; j < nr; ++j)
-            for (int i = 0; i < k; ++i) {
-                double s = 0.0;
-                for (int t = 0; t < k; ++t)
-                    s += g[i + k * t] * cm[t + k * j];
-                gc[i + k * j] = s;
-            }
-        for (int j = 0; j < nr; ++j)
-            for (int i = 0; i < nr; ++i) {
-                double s = 0.0;
-                for (int t = 0; t < k; ++t)
-                    s += cm[t + k * i] * gc[t + k * j];
-                h[i + nr * j] = s;
-            }
-        ok = sym_eig(h, nr, z, th) == 0;
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, k, nr, k, 1.0, g, k, cm, k, 0.0, gc,
+                    k);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, nr, nr, k, 1.0, cm, k, gc, k, 0.0, h,
+                    nr);
+        ok = min_small_eigh(h, nr, nr, z, th) == 0;
     }
     for (int j = 0; ok && j < nr; ++j) {
         if (!(th[j] > 0.0 && th[j] < MIN_DEFLATE_MU)) continue;
-        double y[MIN_DEFLATE_MAX];
-        for (int i = 0; i < k; ++i) {
-            double s = 0.0;
-            for (int t = 0; t < nr; ++t)
-                s += cm[i + k * t] * z[t + nr * j];
-            y[i] = s;
-        }
-        double *dst = df->w[df->nw];
-        memset(dst, 0, (size_t)n * sizeof(double));
-        for (int q = 0; q < k; ++q) {
-            const double *uq = u + (size_t)q * (size_t)n;
-            for (int64_t i = 0; i < n; ++i)
-                dst[i] += y[q] * uq[i];
-        }
+        double y[MIN_DEFLATE_MAX]; /* W_j = U C z_j */
+        cblas_dgemv(CblasColMajor, CblasNoTrans, k, nr, 1.0, cm, k, z + nr * j, 1, 0.0, y, 1);
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, k, 1.0, u, (int)n, y, 1, 0.0,
+                    df->w[df->nw], 1);
         df->wc[df->nw] = 1.0 / th[j] - 1.0;
         ++df->nw;
     }

@@ -21,6 +21,7 @@
  * eigenpairs of M^-1 H, y M-orthonormal; the residual norm of a Ritz pair is
  * |t_next (ell . s)| for the coupling t_next to the next Lanczos vector (not stored).
  */
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -85,9 +86,7 @@ void min_eigcg_begin(MinEigcg *e, const double *z, double rho) {
     append(e, z, rho, 0.0);
 }
 
-/* Symmetric eigen-decomposition of the leading k x k block of a (column-major, leading
- * dimension lda) into vectors (k x k, column-major, ascending values). */
-static int small_eigh(const double *a, int lda, int k, double *vec, double *val) {
+int min_small_eigh(const double *a, int lda, int k, double *vec, double *val) {
     for (int j = 0; j < k; ++j)
         for (int i = 0; i < k; ++i)
             vec[i + k * j] = a[i + lda * j];
@@ -99,18 +98,11 @@ static int small_eigh(const double *a, int lda, int k, double *vec, double *val)
 static void compress(MinEigcg *e, const double *q, int nq, const double *val) {
     const int64_t n = e->n;
     const int c = e->cols, m = e->m;
-    for (int j = 0; j < nq; ++j) {
-        double *dst = e->tmp + (size_t)j * (size_t)n;
-        memset(dst, 0, (size_t)n * sizeof(double));
-        for (int k = 0; k < c; ++k) {
-            const double a = q[k + c * j];
-            if (a == 0.0) continue;
-            const double *src = e->V + (size_t)k * (size_t)n;
-            for (int64_t i = 0; i < n; ++i)
-                dst[i] += a * src[i];
-        }
-    }
-    memcpy(e->V, e->tmp, (size_t)nq * (size_t)n * sizeof(double));
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)n, nq, c, 1.0, e->V, (int)n, q, c,
+                0.0, e->tmp, (int)n);
+    double *t = e->V; /* the compressed basis is the new window */
+    e->V = e->tmp;
+    e->tmp = t;
     for (int i = 0; i < m * m; ++i)
         e->T[i] = 0.0;
     for (int j = 0; j < nq; ++j) {
@@ -128,7 +120,7 @@ static void restart(MinEigcg *e) {
     const int m = e->m, c = e->cols, nev = e->nev;
     double y[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM], y1[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM];
     double val[MIN_EIGCG_MAXM], q[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM];
-    if (small_eigh(e->T, m, c, y, val) || small_eigh(e->T, m, c - 1, y1, val)) {
+    if (min_small_eigh(e->T, m, c, y, val) || min_small_eigh(e->T, m, c - 1, y1, val)) {
         e->cols = 0; /* cannot happen for a finite T; stop collecting for this solve */
         e->m_off = 1;
         return;
@@ -158,34 +150,17 @@ static void restart(MinEigcg *e) {
     }
     /* H = Q^T T Q, its eigenvectors Z; the new basis is Q Z with T = diag */
     double tq[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM], h[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM];
-    for (int j = 0; j < nq; ++j)
-        for (int i = 0; i < c; ++i) {
-            double s = 0.0;
-            for (int k = 0; k < c; ++k)
-                s += e->T[i + m * k] * q[k + c * j];
-            tq[i + c * j] = s;
-        }
-    for (int j = 0; j < nq; ++j)
-        for (int i = 0; i < nq; ++i) {
-            double s = 0.0;
-            for (int k = 0; k < c; ++k)
-                s += q[k + c * i] * tq[k + c * j];
-            h[i + nq * j] = s;
-        }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c, nq, c, 1.0, e->T, m, q, c, 0.0, tq,
+                c);
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, nq, nq, c, 1.0, q, c, tq, c, 0.0, h, nq);
     double z[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM];
-    if (small_eigh(h, nq, nq, z, val)) {
+    if (min_small_eigh(h, nq, nq, z, val)) {
         e->cols = 0;
         e->m_off = 1;
         return;
     }
     double qz[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM];
-    for (int j = 0; j < nq; ++j)
-        for (int i = 0; i < c; ++i) {
-            double s = 0.0;
-            for (int k = 0; k < nq; ++k)
-                s += q[i + c * k] * z[k + nq * j];
-            qz[i + c * j] = s;
-        }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, c, nq, nq, 1.0, q, c, z, nq, 0.0, qz, c);
     compress(e, qz, nq, val);
 }
 
@@ -210,19 +185,14 @@ int min_eigcg_ritz(MinEigcg *e, int k, double **vecs, double *mu, double *resid)
     if (c < 2) return 0;
     if (k > c) k = c;
     double y[MIN_EIGCG_MAXM * MIN_EIGCG_MAXM], val[MIN_EIGCG_MAXM];
-    if (small_eigh(e->T, m, c, y, val)) return 0;
+    if (min_small_eigh(e->T, m, c, y, val)) return 0;
     const int64_t n = e->n;
     for (int j = 0; j < k; ++j) {
-        double *dst = vecs[j];
-        memset(dst, 0, (size_t)n * sizeof(double));
+        cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, c, 1.0, e->V, (int)n, y + c * j, 1, 0.0,
+                    vecs[j], 1);
         double l = 0.0;
-        for (int q = 0; q < c; ++q) {
-            const double a = y[q + c * j];
-            l += e->ell[q] * a;
-            const double *src = e->V + (size_t)q * (size_t)n;
-            for (int64_t i = 0; i < n; ++i)
-                dst[i] += a * src[i];
-        }
+        for (int q = 0; q < c; ++q)
+            l += e->ell[q] * y[q + c * j];
         mu[j] = val[j];
         resid[j] = fabs(e->t_next * l); /* M^-1-weighted residual |M^-1 H y - mu y|_M */
     }

@@ -191,5 +191,8 @@ void min_eigcg_step(MinEigcg *e, double alpha, double beta, const double *z, dou
  * resid[j] = |M^-1 H y_j - mu_j y_j|_M. Returns how many (0: none available). */
 int min_eigcg_ritz(MinEigcg *e, int k, double **vecs, double *mu, double *resid);
 void min_eigcg_free(MinEigcg *e);
+/* Not collective. Eigen-decomposition (LAPACK dsyev, ascending) of the leading k x k block of
+ * the symmetric column-major a (leading dimension lda) into vec (k x k) and val; 0 or -1. */
+int min_small_eigh(const double *a, int lda, int k, double *vec, double *val);
 
 #endif
