@@ -32,8 +32,11 @@
  * Preconditioner: the block-Jacobi P of precond.c (inverse 3x3 diagonal blocks of the analytic
  * Hessian), computed once per Newton step; it removes the factor ~3 of stiffness between
  * small-small and large-large contacts of the binary glass (MinResult.hess_diag_evals).
+ * With newton_deflate > 0 it is augmented by soft-mode deflation (deflate.c): eigCG (eigcg.c)
+ * collects the lowest Ritz pairs of every solve, the converged soft ones are lifted out of the
+ * spectrum of the later solves, and the soft modes recycled from the previous quench are
+ * refreshed before the first full solve (not when the prediction was taken).
  */
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +105,7 @@ static int harvest(MinCtx *c, NewtonWork *w) {
     MinDeflate *df = c->defl;
     const int na = c->d->nlocal;
     if (!df || w->eig.m == 0) return 0;
-    if (!min_defl_active(c)) df->nw = 0;
+    (void)min_defl_active(c); /* drops vectors that a rebuild left in the old atom order */
     int room = df->wmax - df->nw;
     if (room > p->newton_deflate) room = p->newton_deflate;
     if (room <= 0) return 0;
@@ -154,9 +157,9 @@ static double target_norm(const MinParams *p, int64_t natoms) {
     return t;
 }
 
-/* Collective. The linear residual of the prediction: w->p = s0 = minimum image (guess - x0),
- * w->hp = H s0 (one Hessian product); *take = 1 when |F - H s0| < guess_eta |F|. */
-static int guess_test(MinCtx *c, NewtonWork *w, double ff0, int *take) {
+/* Collective. Start the CG from the prediction s0 = minimum image (guess - x0) when the linear
+ * residual r0 = F - H s0 is below guess_eta |F| (one Hessian product); otherwise s = 0, r = F. */
+static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
     const double eta2 = c->p->guess_eta * c->p->guess_eta;
     Domain *d = c->d;
     const int na = d->nlocal, n = 3 * na;
@@ -176,7 +179,6 @@ static int guess_test(MinCtx *c, NewtonWork *w, double ff0, int *take) {
         red[1] += g ? 0.0 : 1.0;
     }
     par_sum_d(red, 2);
-    *take = 0;
     if (!(red[0] > 0.0)) return 0; /* at the prediction already: s = 0 is the same step */
     BCHK(hess_vec(c, w, red[0], d->natoms));
     ++c->r->iterations;
@@ -190,17 +192,7 @@ static int guess_test(MinCtx *c, NewtonWork *w, double ff0, int *take) {
         log_debug("minimize newton: prediction |s0| %.4g, residual %.4g of |F| %.4g, %g atoms "
                   "without prediction",
                   sqrt(red[0]), sqrt(rr), sqrt(ff0), red[1]);
-    *take = rr < eta2 * ff0;
-    return 0;
-}
-
-/* Collective. Start the CG from the prediction when guess_test takes it; otherwise s = 0,
- * r = F (as set by the caller). */
-static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
-    int take = 0;
-    BCHK(guess_test(c, w, ff0, &take));
-    if (!take) return 0;
-    const int n = 3 * c->d->nlocal;
+    if (!(rr < eta2 * ff0)) return 0;
     ++c->r->guess_used;
     for (int i = 0; i < n; ++i) {
         w->s[i] = w->p[i];
