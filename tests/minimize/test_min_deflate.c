@@ -15,8 +15,10 @@
  *     quotient of the stored fields (Ritz values bound them from below).
  *  4. Quenches: L-BFGS + Newton with deflation (newton_deflate = 4) from two thermal-like
  *     states near one IS reach the same IS as without deflation (<= 1e-7); the first fills a
- *     MinSoftModes store, the second refreshes it (deflated vectors > 0, more evaluations
- *     counted for it); the distributed quenches equal a one-rank reference (<= 1e-8).
+ *     MinSoftModes store, the second refreshes it (deflated vectors > 0) and, with a list skin
+ *     of 0.01 and L-BFGS deflated from max|F_i| < 0.05, carries the vectors through list
+ *     rebuilds (L-BFGS) and drops them at Newton's own rebuilds; the distributed quenches equal
+ *     a one-rank reference (<= 1e-8).
  */
 #include <math.h>
 #include <stdio.h>
@@ -292,11 +294,12 @@ static void refresh_check(const Model *m, double L) {
     domain_destroy(&d);
 }
 
-/* Collective: quench x with the store sm (may be NULL) as in situ, gather the IS into xout. */
-static int quench_soft(const Model *m, double L, const double *x, const MinParams *p,
+/* Collective: quench x with the store sm (may be NULL) as in situ, on a Domain with the given
+ * list skin, gather the IS into xout. */
+static int quench_soft(const Model *m, double L, double skin, const double *x, const MinParams *p,
                        MinSoftModes *sm, double *xout, MinResult *r) {
     Domain *d = NULL;
-    BCHK(domain_create(m, L, 0.3, &d));
+    BCHK(domain_create(m, L, skin, &d));
     int rc = domain_distribute(d, N, x, NULL, sp, NULL);
     const MinGuess g = {.n = 0, .soft = sm};
     if (rc == 0) rc = minimize_run_guess(d, p, sm ? &g : NULL, r);
@@ -305,18 +308,21 @@ static int quench_soft(const Model *m, double L, const double *x, const MinParam
     return rc;
 }
 
-/* 4. the two recycled quenches (store created here); xa, xb their IS */
+/* 4. the two recycled quenches (store created here); xa, xb their IS. The second runs with a
+ * skin of 0.01: lists are rebuilt every few steps, also after L-BFGS took the refreshed soft
+ * modes (which then travel with its memory) and before Newton steps (which drop them). */
 static void two_quenches(const Model *m, double L, const MinParams *pd, double *ia, double *ib,
                          int64_t evals[2], int64_t *deflated) {
     MinSoftModes *sm = NULL;
     TOK(min_soft_modes_create(16, &sm));
     MinResult r;
-    TOK(quench_soft(m, L, xn1, pd, sm, ia, &r));
+    TOK(quench_soft(m, L, 0.3, xn1, pd, sm, ia, &r));
     TCHECK(r.status == MIN_CONVERGED, "deflated quench 1: %s", minimize_status_name(r.status));
     TCHECK(min_soft_modes_count(sm) > 0, "quench 1 stored no soft modes");
     evals[0] = r.force_evals;
-    TOK(quench_soft(m, L, xn2, pd, sm, ib, &r));
+    TOK(quench_soft(m, L, 0.01, xn2, pd, sm, ib, &r));
     TCHECK(r.status == MIN_CONVERGED, "deflated quench 2: %s", minimize_status_name(r.status));
+    TCHECK(r.rebuilds > 10, "skin 0.01: only %lld rebuilds", (long long)r.rebuilds);
     evals[1] = r.force_evals;
     *deflated = r.deflated;
     min_soft_modes_destroy(&sm);
@@ -353,6 +359,9 @@ int main(int argc, char **argv) {
     MinParams pd = p;
     pd.newton_deflate = 4;
     pd.newton_eta0 = 0.3;
+    /* L-BFGS takes the refreshed soft modes already at max|F_i| < 0.05 (default 1e-3): a long
+     * deflated descent, so that the second quench's list rebuilds carry them */
+    pd.deflate_fmax = 0.05;
     int64_t ev[2], defl = 0;
     two_quenches(&m, L, &pd, xa, xb, ev, &defl);
     mint_dist(N, xa, ref1, L, &dmax);
