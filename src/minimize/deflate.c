@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "basin/md.h"
 #include "basin/util.h"
 #include "min_priv.h"
 
@@ -127,7 +126,6 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
     memcpy(x0, d->x, (size_t)n * sizeof(double));
     memcpy(f0, d->f, (size_t)n * sizeof(double));
     const int64_t evals0 = c->r->force_evals;
-    /* H u = (F(x) - F(x + eps u)) / eps, eps = 1e-7 sqrt(3N) / |u| (as newton.c) */
     for (int q = 0; q < k && rc == 0; ++q) {
         double *uq = u + (size_t)q * (size_t)n, *hq = hu + (size_t)q * (size_t)n;
         double pp = 0.0;
@@ -138,14 +136,7 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
             memset(hq, 0, (size_t)n * sizeof(double));
             continue;
         }
-        const double eps = 1e-7 * sqrt(3.0 * (double)d->natoms / pp);
-        for (int64_t i = 0; i < n; ++i)
-            d->x[i] = x0[i] + eps * uq[i];
-        rc = domain_forward(d);
-        if (rc == 0) rc = md_forces(d, NULL, NULL);
-        ++c->r->force_evals;
-        for (int64_t i = 0; i < n && rc == 0; ++i)
-            hq[i] = (f0[i] - d->f[i]) / eps;
+        rc = min_fd_hess_vec(c, x0, f0, uq, pp, hq);
     }
     memcpy(d->x, x0, (size_t)n * sizeof(double));
     memcpy(d->f, f0, (size_t)n * sizeof(double));

@@ -40,6 +40,13 @@ typedef struct MinCtx {
     struct MinDeflate *defl;
 } MinCtx;
 
+/* Collective. hp = H p by a forward difference of the md forces at x0 (forces f0 there):
+ *     H p ~ (F(x0) - F(x0 + eps p)) / eps,   eps = 1e-7 sqrt(3N) / |p|_2   (p.p = pp, global),
+ * an rms displacement of 1e-7 sigma (newton.c explains the choice). One force evaluation,
+ * counted; leaves d->x at the displaced point (the caller restores it). */
+int min_fd_hess_vec(MinCtx *c, const double *x0, const double *f0, const double *p, double pp,
+                    double *hp);
+
 /* Collective. Largest distance of an owned atom from its position at the last list build (the
  * finite-difference Hessian products check it against skin/2: they must not need a rebuild). */
 double min_max_drift(const Domain *d);

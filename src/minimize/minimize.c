@@ -352,6 +352,22 @@ const double *min_guess_lookup(const MinCtx *c, int64_t id) {
     return i < 0 ? NULL : c->guess->x + 3 * i;
 }
 
+int min_fd_hess_vec(MinCtx *c, const double *x0, const double *f0, const double *p, double pp,
+                    double *hp) {
+    Domain *d = c->d;
+    const int n = 3 * d->nlocal;
+    const double eps = 1e-7 * sqrt(3.0 * (double)d->natoms / pp);
+    for (int i = 0; i < n; ++i)
+        d->x[i] = x0[i] + eps * p[i];
+    BCHK(domain_forward(d));
+    BCHK(md_forces(d, NULL, NULL));
+    ++c->r->force_evals;
+    const double ie = 1.0 / eps;
+    for (int i = 0; i < n; ++i)
+        hp[i] = (f0[i] - d->f[i]) * ie;
+    return 0;
+}
+
 double min_max_drift(const Domain *d) {
     double mx = 0.0;
     for (int i = 0; i < d->nlocal; ++i) {

@@ -128,20 +128,9 @@ static int harvest(MinCtx *c, NewtonWork *w) {
     return 0;
 }
 
-/* Collective. hp = H p by a forward difference at x0 (forces f0 there); p.p = pp (global). */
-static int hess_vec(MinCtx *c, NewtonWork *w, double pp, int64_t natoms) {
-    Domain *d = c->d;
-    const int n = 3 * d->nlocal;
-    const double eps = 1e-7 * sqrt(3.0 * (double)natoms / pp);
-    for (int i = 0; i < n; ++i)
-        d->x[i] = w->x0[i] + eps * w->p[i];
-    BCHK(domain_forward(d));
-    BCHK(md_forces(d, NULL, NULL));
-    ++c->r->force_evals;
-    const double ie = 1.0 / eps;
-    for (int i = 0; i < n; ++i)
-        w->hp[i] = (w->f0[i] - d->f[i]) * ie;
-    return 0;
+/* Collective. w->hp = H w->p at x0 (min_fd_hess_vec); p.p = pp (global). */
+static int hess_vec(MinCtx *c, NewtonWork *w, double pp) {
+    return min_fd_hess_vec(c, w->x0, w->f0, w->p, pp, w->hp);
 }
 
 static int p_log(const MinCtx *c) {
@@ -180,7 +169,7 @@ static int try_guess(MinCtx *c, NewtonWork *w, double ff0) {
     }
     par_sum_d(red, 2);
     if (!(red[0] > 0.0)) return 0; /* at the prediction already: s = 0 is the same step */
-    BCHK(hess_vec(c, w, red[0], d->natoms));
+    BCHK(hess_vec(c, w, red[0]));
     ++c->r->iterations;
     double rr = 0.0;
     for (int i = 0; i < n; ++i) {
@@ -265,7 +254,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     while (sqrt(red[2]) > tol && it < p->newton_max_cg &&
            !(p->max_evals > 0 && r->force_evals >= p->max_evals)) {
         if (!(pp > 0.0)) break;
-        BCHK(hess_vec(c, w, pp, natoms));
+        BCHK(hess_vec(c, w, pp));
         ++it;
         ++r->cg_iters;
         ++r->iterations;
