@@ -12,8 +12,9 @@
  *     --variants LIST     comma list of fire, fire+newton, bitzek, sd, fire+newton-noprec,
  *                         lbfgs, lbfgs+newton, lbfgs-m16 (memory 16), fire-ho0.03+newton
  *                         (FIRE hands over to L-BFGS below max|F_i| 0.03; sd-rkc-hoX too),
- *                         lbfgs-nopc (without the block-Jacobi preconditioner), sd-rkc,
+ *                         lbfgs-nopc (without preconditioner), sd-rkc,
  *                         suffixes -sw<X> (Newton switch), -rtol<X>, -dmax<X>, -eta1, -eta3,
+ *                         -jac / -sgs / -lsgs / -nsgs / -sgf<X> (preconditioners, below),
  *                         ... (default fire,fire+newton)
  *     --fmax X            max|F_i| tolerance (default 0: off)
  *     --fnorm X           ||F||_2 tolerance (default 1e-10, the LAMMPS anchor's)
@@ -77,6 +78,14 @@ static int parse_variant(const char *name, double fmax, double fnorm, double sw,
     }
     if (strstr(name, "-noprec")) v->p.newton_precondition = 0;
     if (strstr(name, "-nopc")) v->p.lbfgs_precondition = 0; /* L-BFGS with H_0 = gamma I */
+    /* preconditioners (default: block Gauss-Seidel in L-BFGS below max|F_i| = 0.1 and in
+     * Newton's CG): -jac block-Jacobi in both (the behaviour before 2026-11-26 08:00 UTC),
+     * -sgs (both Gauss-Seidel), -lsgs, -nsgs (one of them), -sgfX (L-BFGS from X; 0: start) */
+    if (strstr(name, "-jac")) v->p.lbfgs_precondition = v->p.newton_precondition = 1;
+    if (strstr(name, "-sgs") || strstr(name, "-lsgs")) v->p.lbfgs_precondition = 2;
+    if (strstr(name, "-sgs") || strstr(name, "-nsgs")) v->p.newton_precondition = 2;
+    const char *sgf = strstr(name, "-sgf"); /* L-BFGS Gauss-Seidel from max|F_i| < X */
+    if (sgf) v->p.lbfgs_sgs_fmax = atof(sgf + 4);
     if (strstr(name, "-dt2")) v->p.dt_max = 0.1;
     if (strstr(name, "-dt05")) v->p.dt_max = 0.025;
     if (strstr(name, "-eta1")) v->p.newton_eta = 0.1;

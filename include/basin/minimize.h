@@ -29,6 +29,11 @@
  * force evaluation), entered once max_i |F_i| < MinParams.finish_fmax. */
 typedef enum { MIN_FINISH_NONE = 0, MIN_FINISH_NEWTON = 1 } MinFinish;
 
+/* Preconditioners from the analytic Hessian (src/minimize/precond.c): none, the 3x3 diagonal
+ * blocks (block-Jacobi), or symmetric block Gauss-Seidel P = (D + L) D^-1 (D + L)^T over each
+ * rank's atoms (pairs to other ranks' atoms dropped, so it depends on the rank count). */
+typedef enum MinPrecKind { MIN_PREC_NONE = 0, MIN_PREC_JACOBI = 1, MIN_PREC_SGS = 2 } MinPrecKind;
+
 typedef struct MinParams {
     MinimizerKind kind; /* MIN_FIRE (FIRE 2.0), MIN_FIRE_BITZEK, MIN_SD, MIN_LBFGS, MIN_RKC */
 
@@ -58,9 +63,11 @@ typedef struct MinParams {
      * first step and after a reset: p = lbfgs_h0 F, sigma^2 / eps; ~ 1 / lambda_max) */
     int lbfgs_m;
     double lbfgs_h0;
-    /* L-BFGS with H_0 = gamma P^-1, P the block-Jacobi preconditioner (src/minimize/precond.c),
-     * instead of H_0 = gamma I */
+    /* L-BFGS with H_0 = gamma P^-1 instead of H_0 = gamma I (MinPrecKind; src/minimize/precond.c)
+     */
     int lbfgs_precondition;
+    /* with MIN_PREC_SGS: block-Jacobi until max|F_i| < lbfgs_sgs_fmax (0: from the start) */
+    double lbfgs_sgs_fmax;
 
     /* steepest-descent flow by Runge-Kutta-Chebyshev steps (MIN_RKC): local error per step,
      * max over atoms (sigma), and the most stages per step (sets the longest stable step) */
@@ -80,7 +87,7 @@ typedef struct MinParams {
     int64_t newton_max_cg;   /* CG iterations per Newton step */
     double newton_eta;       /* relative CG residual of the first step (forcing term) */
     double newton_eta0;      /* the first step's own forcing term (0: as the others) */
-    int newton_precondition; /* 1: 3x3 block-Jacobi preconditioner from the analytic Hessian */
+    int newton_precondition; /* MinPrecKind of the Newton CG */
     double guess_eta;        /* accept a prediction if |F - H s0| < guess_eta |F| */
     /* soft-mode deflation: each Newton CG solve keeps up to newton_deflate converged soft Ritz
      * vectors of the preconditioned Hessian (eigCG) and the later solves of the same quench
@@ -131,12 +138,14 @@ typedef struct MinResult {
  *     (LAMMPS min_style fire defaults with dt = 0.005);
  *   FIRE Bitzek 2006: alpha_start 0.1, n_delay 5, halfstep_back 0, initial_delay 0, rest alike;
  *   SD: sd_gamma0 1e-3, sd_gamma_max 5e-3;
- *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3, lbfgs_precondition 1 (line search, reductions and
- *     preconditioner: src/minimize/lbfgs.c, precond.c);
+ *   L-BFGS: lbfgs_m 8 (1..32), lbfgs_h0 1e-3, lbfgs_precondition MIN_PREC_SGS with
+ *     lbfgs_sgs_fmax 0.1 (block-Jacobi above; line search, reductions and preconditioners:
+ *     src/minimize/lbfgs.c, precond.c);
  *   SD flow by RKC: rkc_tol 1e-3, rkc_max_stages 200 (src/minimize/rkc.c).
  * All: fmax_tol 1e-9, fnorm_tol 0 (off), max_iter 100000, max_evals 0, dmax 0.1,
  * finish none, finish_fmax 3e-3 (3e-4 for MIN_LBFGS), newton_max_steps 20, newton_max_cg 2000,
- * newton_eta 1e-2, newton_eta0 0.3, newton_precondition 1, guess_eta 0.1, newton_deflate 4,
+ * newton_eta 1e-2, newton_eta0 0.3, newton_precondition MIN_PREC_SGS, guess_eta 0.1,
+ * newton_deflate 4,
  * newton_deflate_max 32, deflate_fmax 1e-3 for MIN_LBFGS (0 otherwise), deflate_resid 1,
  * log_every 0. */
 void minimize_params_default(MinParams *p, MinimizerKind kind);

@@ -88,7 +88,7 @@ void min_defl_apply(MinDeflate *df, int nlocal, const double *r, double *z) {
     }
 }
 
-int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
+int min_defl_refresh(MinCtx *c, MinPrecond *pc) {
     MinDeflate *df = c->defl;
     MinSoftModes *sm = c->soft;
     Domain *d = c->d;
@@ -103,7 +103,7 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
     int k = sm->k < df->wmax ? sm->k : df->wmax;
     double *buf = NULL;
     MinIdMap map = {0};
-    int rc = BALLOC(buf, (size_t)(2 * k + 2) * (size_t)n + 1);
+    int rc = BALLOC(buf, (size_t)(2 * k + 3) * (size_t)n + 1);
     if (rc == 0) rc = min_idmap_build(sm->id, sm->n, &map);
     if (rc == 0) rc = min_defl_reserve(df, k, na);
     rc = basin_error_agree(rc);
@@ -145,25 +145,22 @@ int min_defl_refresh(MinCtx *c, const MinPrecond *pc) {
         free(buf);
         return rc;
     }
-    /* G = U^T H U and B = U^T P U in one reduction (P u from the forward blocks) */
+    /* G = U^T H U and B = U^T P U in one reduction */
     double gb[2 * MIN_DEFLATE_MAX * MIN_DEFLATE_MAX];
     memset(gb, 0, sizeof(gb));
-    double *g = gb, *b = gb + k * k;
-    for (int i = 0; i < na; ++i) {
-        const double *blk = pc->hd + 9 * i;
-        double pu[MIN_DEFLATE_MAX][3];
+    double *g = gb, *b = gb + k * k, *pu = f0 + n;
+    for (int t = 0; t < k; ++t) {
+        const double *ht = hu + (size_t)t * (size_t)n, *ut = u + (size_t)t * (size_t)n;
+        min_precond_mult(pc, ut, pu);
         for (int q = 0; q < k; ++q) {
-            const double *uq = u + (size_t)q * (size_t)n + 3 * i;
-            for (int a = 0; a < 3; ++a)
-                pu[q][a] = blk[3 * a] * uq[0] + blk[3 * a + 1] * uq[1] + blk[3 * a + 2] * uq[2];
-        }
-        for (int q = 0; q < k; ++q) {
-            const double *uq = u + (size_t)q * (size_t)n + 3 * i;
-            for (int t = 0; t < k; ++t) {
-                const double *ht = hu + (size_t)t * (size_t)n + 3 * i;
-                g[q + k * t] += uq[0] * ht[0] + uq[1] * ht[1] + uq[2] * ht[2];
-                b[q + k * t] += uq[0] * pu[t][0] + uq[1] * pu[t][1] + uq[2] * pu[t][2];
+            const double *uq = u + (size_t)q * (size_t)n;
+            double sg = 0.0, sb = 0.0;
+            for (int64_t i = 0; i < n; ++i) {
+                sg += uq[i] * ht[i];
+                sb += uq[i] * pu[i];
             }
+            g[q + k * t] = sg;
+            b[q + k * t] = sb;
         }
     }
     par_sum_d(gb, 2 * k * k);

@@ -14,6 +14,7 @@ enum {
     RED_NTOL,    /* atoms with |F_i| >= fmax_tol (0 <=> max |F_i| < fmax_tol) */
     RED_NSWITCH, /* atoms with |F_i| >= the current switch threshold */
     RED_NDEFL,   /* atoms with |F_i| >= MinParams.deflate_fmax (L-BFGS deflation start) */
+    RED_NSGS,    /* atoms with |F_i| >= MinParams.lbfgs_sgs_fmax (L-BFGS Gauss-Seidel start) */
     RED_N
 };
 
@@ -130,13 +131,30 @@ typedef struct MinPrecond {
     int64_t cap;    /* doubles in hd and minv */
     int natoms;     /* owned atoms the blocks were computed for */
     int64_t not_pd; /* blocks (all ranks) that were not positive definite */
+    /* symmetric block Gauss-Seidel (MIN_PREC_SGS): the off-diagonal pair blocks K_ij of the
+     * owned atoms (periodic images on this rank folded onto their owners), row min(i, j), CSR */
+    int sgs;      /* the blocks below are valid */
+    int *ustart;  /* [natoms + 1] */
+    int *ucol;    /* [upairs] the larger index of the pair */
+    float *ublk;  /* [6 upairs] K_ij (xx xy xz yy yz zz) */
+    int *trow;    /* [ucap] assembly: row of each pair before the counting sort */
+    float *tblk;  /* [6 ucap] */
+    int *tcol;    /* [ucap] */
+    int64_t ucap; /* pairs the arrays hold */
+    int64_t scap; /* entries of ustart */
+    double *tmp;  /* [tcap] min_precond_mult's work vector */
+    int64_t tcap;
 } MinPrecond;
 
 /* Collective (one reverse halo of 9 doubles per atom). The blocks at the current positions
- * (ghosts current); grows the arrays as needed. */
-int min_block_precond(Domain *d, MinPrecond *pc);
-/* Not collective. z = P^-1 r over pc->natoms atoms (z may not alias r). */
+ * (ghosts current); grows the arrays as needed. kind MIN_PREC_SGS also stores the pair blocks
+ * for the symmetric Gauss-Seidel sweeps. */
+int min_block_precond(Domain *d, MinPrecond *pc, int kind);
+/* Not collective. z = P^-1 r over pc->natoms atoms (z may not alias r): block-Jacobi, or
+ * P = (D + L) D^-1 (D + L)^T with the sweeps over this rank's atoms. */
 void min_block_apply(const MinPrecond *pc, const double *r, double *z);
+/* Not collective. out = P u (out may not alias u). */
+int min_precond_mult(MinPrecond *pc, const double *u, double *out);
 void min_precond_free(MinPrecond *pc);
 
 /* eigCG (eigcg.c): the lowest Ritz pairs of the preconditioned Hessian M^-1 H from the Lanczos
@@ -169,7 +187,7 @@ void min_defl_apply(MinDeflate *df, int nlocal, const double *r, double *z);
 /* Collective. Rayleigh-Ritz refresh of the recycled soft modes c->soft at the current x (forces
  * in d->f; x, f and the ghosts are restored), P from pc's forward blocks; counts the Hessian
  * products as force evaluations. Marks the quench refreshed even when it could not run. */
-int min_defl_refresh(MinCtx *c, const MinPrecond *pc);
+int min_defl_refresh(MinCtx *c, MinPrecond *pc);
 /* Not collective. The quench's vectors (if valid) into c->soft for the next quench. */
 int min_defl_save(MinCtx *c);
 typedef struct MinEigcg {

@@ -56,7 +56,12 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
     p->sd_gamma_max = 5e-3;
     p->lbfgs_m = 8;
     p->lbfgs_h0 = 1e-3;
-    p->lbfgs_precondition = 1;
+    /* symmetric block Gauss-Seidel (precond.c) below max|F_i| = 0.1, block-Jacobi above: from
+     * the thermal start it changed the minimum on 4 of 20 in-situ samples (N = 4000, T = 0.05),
+     * from 0.3 and 1 on none, nor from 0.01-0.3 at N = 32000; 0.1 cut the evaluations per quench
+     * by ~40 % (benchmarks/RESULTS.md "Symmetric block Gauss-Seidel") */
+    p->lbfgs_precondition = MIN_PREC_SGS;
+    p->lbfgs_sgs_fmax = 0.1;
     p->rkc_tol = 1e-3;
     p->rkc_max_stages = 200;
     p->handover_fmax = 0.0;
@@ -73,7 +78,7 @@ void minimize_params_default(MinParams *p, MinimizerKind kind) {
      * the linear solve: solving it to 0.3 instead of ~|F| saved 7-8 % of all evaluations in situ
      * at N = 4000 and 32000, FIRE and L-BFGS alike, same minima (benchmarks/RESULTS.md) */
     p->newton_eta0 = 0.3;
-    p->newton_precondition = 1;
+    p->newton_precondition = MIN_PREC_SGS;
     p->guess_eta = 0.1;
     /* soft-mode deflation (deflate.c): 4 Ritz vectors per CG solve, at most 32 in all and
      * recycled between in-situ quenches; L-BFGS uses them below max|F_i| = 1e-3 (further up
@@ -156,6 +161,12 @@ int minimize_params_check(const MinParams *p) {
                            "got %d, %d",
                            (MIN_EIGCG_MAXM - 4) / 3, MIN_DEFLATE_MAX, p->newton_deflate,
                            p->newton_deflate_max);
+    if (p->lbfgs_precondition < MIN_PREC_NONE || p->lbfgs_precondition > MIN_PREC_SGS ||
+        p->newton_precondition < MIN_PREC_NONE || p->newton_precondition > MIN_PREC_SGS)
+        return basin_error(BASIN_ERR_CONFIG, w, "precondition",
+                           "need lbfgs_precondition and newton_precondition in 0..2 (none, "
+                           "block-Jacobi, block Gauss-Seidel), got %d, %d",
+                           p->lbfgs_precondition, p->newton_precondition);
     if (p->finish == MIN_FINISH_NEWTON && !(p->guess_eta > 0.0 && p->guess_eta <= 1.0))
         return basin_error(BASIN_ERR_CONFIG, w, "guess_eta", "need 0 < guess_eta <= 1, got %g",
                            p->guess_eta);
@@ -181,7 +192,9 @@ void min_reduce(MinCtx *c) {
     const double sw2 = c->switch_fmax > 0.0 ? c->switch_fmax * c->switch_fmax : INFINITY;
     const double df2 =
         c->p->deflate_fmax > 0.0 ? c->p->deflate_fmax * c->p->deflate_fmax : INFINITY;
-    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0, ndf = 0.0;
+    const double sg2 =
+        c->p->lbfgs_sgs_fmax > 0.0 ? c->p->lbfgs_sgs_fmax * c->p->lbfgs_sgs_fmax : INFINITY;
+    double ff = 0.0, fv = 0.0, vv = 0.0, ntol = 0.0, nsw = 0.0, ndf = 0.0, nsg = 0.0;
     for (int i = 0; i < d->nlocal; ++i) {
         const double *fi = f + 3 * i, *vi = v + 3 * i;
         const double f2 = fi[0] * fi[0] + fi[1] * fi[1] + fi[2] * fi[2];
@@ -191,6 +204,7 @@ void min_reduce(MinCtx *c) {
         ntol += f2 >= tol2;
         nsw += f2 >= sw2;
         ndf += f2 >= df2;
+        nsg += f2 >= sg2;
     }
     c->g[RED_FF] = ff;
     c->g[RED_FV] = fv;
@@ -198,6 +212,7 @@ void min_reduce(MinCtx *c) {
     c->g[RED_NTOL] = ntol;
     c->g[RED_NSWITCH] = nsw;
     c->g[RED_NDEFL] = ndf;
+    c->g[RED_NSGS] = nsg;
     c->g[RED_PE] = c->pe_local;
     par_sum_d(c->g, RED_N);
 }

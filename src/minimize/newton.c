@@ -216,7 +216,7 @@ static int newton_step(MinCtx *c, NewtonWork *w, int *ok) {
     memcpy(w->f0, d->f, (size_t)n * sizeof(double));
     const double pe0 = c->g[RED_PE], ff0 = c->g[RED_FF], fnorm0 = sqrt(ff0);
     if (p->newton_precondition) {
-        BCHK(min_block_precond(d, &w->pc));
+        BCHK(min_block_precond(d, &w->pc, p->newton_precondition));
         ++r->hess_diag_evals;
     }
 

@@ -224,7 +224,7 @@ static void refresh_check(const Model *m, double L) {
     TOK(min_eval(&c));
     MinPrecond pc;
     memset(&pc, 0, sizeof(pc));
-    TOK(min_block_precond(d, &pc));
+    TOK(min_block_precond(d, &pc, MIN_PREC_JACOBI));
     /* six long-wave fields by id, stored as a quench would leave them */
     enum { K = 6 };
     MinSoftModes *sm = NULL;

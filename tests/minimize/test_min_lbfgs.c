@@ -18,6 +18,8 @@
  *     (max_i |r_i - r_lattice| <= 1e-8, all-pairs max|F| < 2e-9).
  *  5. Bad start (overlaps down to 0.2 sigma, max|F| > 1e5): the whole-step cap keeps the quench
  *     finite, no atom is lost, it converges to max|F| < 1e-6 at a normal glass energy.
+ * All of it without a preconditioner, with block-Jacobi and with symmetric block Gauss-Seidel
+ * (MinPrecKind), each preconditioner needing fewer evaluations than the one before.
  */
 #include <math.h>
 #include <stdio.h>
@@ -44,8 +46,10 @@ static void report(const char *what, const MinResult *r, double dmax) {
                r->fmax, dmax);
 }
 
-/* Sections 1-5 of the file comment with lbfgs_precondition = pc; ref_evals: the plain
- * variant's evaluations of section 2 (set by pc = 0, checked by pc = 1). */
+/* Sections 1-5 of the file comment with lbfgs_precondition = pc (and the Newton CG's too for
+ * block Gauss-Seidel); ref_evals: the previous variant's evaluations of section 2 (set by
+ * pc = 0, checked by pc = 1: block-Jacobi against none; set by 1, checked by 2: block
+ * Gauss-Seidel against block-Jacobi). */
 static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     Model m = *m0;
     double L = 0.0;
@@ -58,6 +62,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     double *xr = pc ? xref : xis;
     minimize_params_default(&p, MIN_LBFGS);
     p.lbfgs_precondition = pc;
+    if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
     TOK(mint_quench(&m, N, L, xs, sp, &p, xr, &r));
     TCHECK(r.status == MIN_CONVERGED, "status %s", minimize_status_name(r.status));
     TCHECK(r.fmax < 1e-9, "fmax %g", r.fmax);
@@ -93,6 +98,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); ++c) {
         minimize_params_default(&p, MIN_LBFGS);
         p.lbfgs_precondition = pc;
+        if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
         p.finish = cases[c].finish;
         TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
         TCHECK(r.status == MIN_CONVERGED && r.fmax < 1e-9, "%s: %s fmax %g", cases[c].name,
@@ -133,6 +139,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
         const char *name = first[k] == MIN_FIRE ? "fire" : "sd-rkc";
         minimize_params_default(&p, first[k]);
         p.lbfgs_precondition = pc;
+        if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
         p.handover_fmax = 0.03;
         p.finish = MIN_FINISH_NEWTON;
         TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &r));
@@ -158,6 +165,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     /* 3. one-rank reference */
     minimize_params_default(&p, MIN_LBFGS);
     p.lbfgs_precondition = pc;
+    if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
     MinResult rd;
     TOK(mint_quench(&m, N, L, xn, sp, &p, xq, &rd));
     double phi_ref = 0.0;
@@ -178,6 +186,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     mint_perturb(NF, fl, 0.02, 3, 1, fn);
     minimize_params_default(&p, MIN_LBFGS);
     p.lbfgs_precondition = pc;
+    if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
     TOK(mint_quench(&mc, NF, Lf, fn, fsp, &p, fq, &r));
     TCHECK(r.status == MIN_CONVERGED, "fcc: %s", minimize_status_name(r.status));
     const double dnf = mint_dist(NF, fq, fl, Lf, &dmax);
@@ -198,6 +207,7 @@ static void run_all(const Model *m0, int pc, int64_t ref_evals[2]) {
     TCHECK(f0 > 1e5, "the start is not bad enough: max|F| = %g", f0);
     minimize_params_default(&p, MIN_LBFGS);
     p.lbfgs_precondition = pc;
+    if (pc == MIN_PREC_SGS) p.newton_precondition = pc;
     p.fmax_tol = 1e-6;
     TOK(mint_quench(&m, NF, Lb, xb, bsp, &p, xbq, &r)); /* checks the atom count */
     TCHECK(r.status == MIN_CONVERGED, "bad start: %s", minimize_status_name(r.status));
@@ -218,5 +228,6 @@ int main(int argc, char **argv) {
     int64_t ref_evals[2] = {0, 0};
     run_all(&m, 0, ref_evals);
     run_all(&m, 1, ref_evals);
+    run_all(&m, 2, ref_evals);
     return tu_finish();
 }
