@@ -2,7 +2,7 @@
 # In-situ inherent structures inside `basin run`: what tracking costs relative to the MD itself.
 #
 #   benchmarks/insitu/run.sh [--n 4000] [--temps "0.01 0.05"] [--steps 2000] [--every 0.1]
-#                            [--ranks "1 2"] [--record]
+#                            [--ranks "1 2"] [--minimizer fire] [--record]
 #
 # For each temperature: the same glass (benchmarks/minimize/work/ann<N>.is.data when present,
 # an IS of a glass annealed at T = 0.3, else a quickly quenched random glass built by basin) is
@@ -10,12 +10,13 @@
 # and true (a quench every --every time units, FIRE 2.0 + Newton finishing + previous-IS
 # prediction, inherent.fmax 1e-9). Reported from the run logs: NVE seconds without and with
 # tracking, the overhead factor (with / without), quenches, force evaluations per quench, and
-# events. Release build in work/build; results to work/summary.md (--record: RESULTS.md).
+# events. --minimizer sets inherent.minimizer (fire, the default, or lbfgs, sd-rkc, ...).
+# Release build in work/build; results to work/summary.md (--record: RESULTS.md).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=$HERE/work
-n=4000 temps="0.01 0.05" steps=2000 every=0.1 ranks="1 2" record=0
+n=4000 temps="0.01 0.05" steps=2000 every=0.1 ranks="1 2" record=0 minimizer=fire
 while [ $# -gt 0 ]; do
   case $1 in
     --n) n=$2; shift ;;
@@ -23,8 +24,9 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift ;;
     --every) every=$2; shift ;;
     --ranks) ranks=$2; shift ;;
+    --minimizer) minimizer=$2; shift ;;
     --record) record=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -41,7 +43,7 @@ out=$WORK/summary.md
 {
   echo "### In-situ inherent structures, $(date -u '+%Y-%m-%d %H:%M') UTC"
   echo
-  echo "Command: \`benchmarks/insitu/run.sh --n $n --temps \"$temps\" --steps $steps --every $every --ranks \"$ranks\"\`"
+  echo "Command: \`benchmarks/insitu/run.sh --n $n --temps \"$temps\" --steps $steps --every $every --ranks \"$ranks\" --minimizer $minimizer\`"
   echo "Start: ${init/#$ROOT\//}; NVE $steps steps (dt 0.005), a quench every $every."
   echo
   echo "| T | ranks | NVE s, no IS | NVE s, with IS | overhead (with/without) | quenches | force evals / quench | events | load (1/5/15 min) |"
@@ -70,6 +72,7 @@ final_data = false
 [inherent]
 enabled = $on
 every = $every
+minimizer = $minimizer
 INI
       mpirun -n "$P" --bind-to none "$BASIN" run "$d/cfg.ini" > "$d/log" 2>&1
     done
