@@ -192,7 +192,14 @@ int min_block_precond(Domain *d, MinPrecond *pc, int kind) {
     BCHK(domain_reverse_array(d, pc->hd, 9));
     double bad = 0.0;
     for (int i = 0; i < d->nlocal; ++i)
-        bad += !block_inverse(pc->hd + 9 * i, pc->minv + 9 * i);
+        if (!block_inverse(pc->hd + 9 * i, pc->minv + 9 * i)) {
+            /* the stand-in (|trace| / 3) I replaces the block in P as well, so that P u
+             * (min_precond_mult) stays the inverse of the sweeps and P stays SPD */
+            const double *mi = pc->minv + 9 * i;
+            for (int k = 0; k < 9; ++k)
+                pc->hd[9 * i + k] = k % 4 == 0 ? 1.0 / mi[0] : 0.0;
+            bad += 1.0;
+        }
     par_sum_d(&bad, 1);
     pc->natoms = d->nlocal;
     pc->not_pd = (int64_t)bad;
