@@ -1,6 +1,7 @@
 /* Helpers shared by the minimize tests: global (id-ordered, identical on every rank) start
  * configurations, a quench of such a configuration on the current communicator, zero-mean
- * Gaussian perturbations keyed by atom id, and distances between configurations. */
+ * Gaussian perturbations keyed by atom id, distances between configurations, and Hessian
+ * products by central differences of the md force kernel. */
 #ifndef BASIN_TEST_MIN_UTIL_H
 #define BASIN_TEST_MIN_UTIL_H
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "basin/domain.h"
+#include "basin/md.h"
 #include "basin/minimize.h"
 #include "basin/model.h"
 #include "basin/util.h"
@@ -120,6 +122,33 @@ static inline double mint_brute_fmax(const Model *m, int64_t n, const double *x,
     free(f);
     if (phi) *phi = pe;
     return mx;
+}
+
+/* Collective: y = H u (rows of d's owned atoms) by central differences of the md forces with
+ * displacements +-h u; positions, ghosts and forces are restored. Returns 0 or a basin error. */
+static inline int mint_hess_fd(Domain *d, const double *u, double h, double *y) {
+    const int n = 3 * d->nlocal;
+    double *x0 = (double *)malloc(((size_t)n + 1) * sizeof(double));
+    double *fp = (double *)malloc(((size_t)n + 1) * sizeof(double));
+    int rc = x0 && fp ? 0 : basin_error(BASIN_ERR_NOMEM, "test", NULL, "hess_fd buffers");
+    if (rc == 0) memcpy(x0, d->x, (size_t)n * sizeof(double));
+    for (int s = 0; s < 2 && rc == 0; ++s) {
+        for (int i = 0; i < n; ++i)
+            d->x[i] = x0[i] + (s ? -h : h) * u[i];
+        rc = domain_forward(d);
+        if (rc == 0) rc = md_forces(d, NULL, NULL);
+        if (rc == 0 && s == 0) memcpy(fp, d->f, (size_t)n * sizeof(double));
+    }
+    if (rc == 0) {
+        for (int i = 0; i < n; ++i) /* H u = -(F(x + h u) - F(x - h u)) / 2h */
+            y[i] = -(fp[i] - d->f[i]) / (2.0 * h);
+        memcpy(d->x, x0, (size_t)n * sizeof(double));
+        rc = domain_forward(d);
+        if (rc == 0) rc = md_forces(d, NULL, NULL);
+    }
+    free(x0);
+    free(fp);
+    return rc;
 }
 
 #endif

@@ -179,34 +179,22 @@ static int sp[N];
 /* Collective: Rayleigh quotient data of vector w (rows of d) with H w by central differences. */
 static void rayleigh(Domain *d, const MinPrecond *pc, const double *w, double *whw, double *wpw) {
     const int n = 3 * d->nlocal;
-    double *x0 = malloc((size_t)n * sizeof(double)), *fp = malloc((size_t)n * sizeof(double));
-    memcpy(x0, d->x, (size_t)n * sizeof(double));
-    const double h = 1e-5;
-    for (int s = 0; s < 2; ++s) {
-        for (int i = 0; i < n; ++i)
-            d->x[i] = x0[i] + (s ? -h : h) * w[i];
-        TOK(domain_forward(d));
-        TOK(md_forces(d, NULL, NULL));
-        if (s == 0) memcpy(fp, d->f, (size_t)n * sizeof(double));
-    }
+    double *hw = malloc(((size_t)n + 1) * sizeof(double));
+    TOK(mint_hess_fd(d, w, 1e-5, hw));
     double red[2] = {0.0, 0.0};
     for (int i = 0; i < d->nlocal; ++i) {
         const double *blk = pc->hd + 9 * i;
         for (int u = 0; u < 3; ++u) {
             const int q = 3 * i + u;
-            red[0] += w[q] * (d->f[q] - fp[q]) / (2.0 * h); /* H w = -(F(x+hw) - F(x-hw))/2h */
+            red[0] += w[q] * hw[q];
             red[1] += w[q] * (blk[3 * u] * w[3 * i] + blk[3 * u + 1] * w[3 * i + 1] +
                               blk[3 * u + 2] * w[3 * i + 2]);
         }
     }
     par_sum_d(red, 2);
-    memcpy(d->x, x0, (size_t)n * sizeof(double));
-    TOK(domain_forward(d));
-    TOK(md_forces(d, NULL, NULL));
     *whw = red[0];
     *wpw = red[1];
-    free(x0);
-    free(fp);
+    free(hw);
 }
 
 /* 3. Rayleigh-Ritz refresh at the IS xis */

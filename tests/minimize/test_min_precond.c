@@ -50,6 +50,13 @@ static double gmaxabs(const double *a, int n) {
     return s;
 }
 
+/* y -= K x for the stored symmetric pair block b (6 floats) */
+static void ksub(const float *b, const double *x, double *y) {
+    y[0] -= b[0] * x[0] + b[1] * x[1] + b[2] * x[2];
+    y[1] -= b[1] * x[0] + b[3] * x[1] + b[4] * x[2];
+    y[2] -= b[2] * x[0] + b[4] * x[1] + b[5] * x[2];
+}
+
 /* y = H u from the stored blocks (one rank: every pair is stored) */
 static void hess_from_blocks(const MinPrecond *pc, const double *u, double *y) {
     for (int i = 0; i < pc->natoms; ++i) {
@@ -60,37 +67,9 @@ static void hess_from_blocks(const MinPrecond *pc, const double *u, double *y) {
     for (int i = 0; i < pc->natoms; ++i)
         for (int q = pc->ustart[i]; q < pc->ustart[i + 1]; ++q) {
             const int j = pc->ucol[q];
-            const float *b = pc->ublk + 6 * (int64_t)q;
-            const double k[9] = {b[0], b[1], b[2], b[1], b[3], b[4], b[2], b[4], b[5]};
-            for (int r = 0; r < 3; ++r) {
-                y[3 * i + r] -=
-                    k[3 * r] * u[3 * j] + k[3 * r + 1] * u[3 * j + 1] + k[3 * r + 2] * u[3 * j + 2];
-                y[3 * j + r] -=
-                    k[3 * r] * u[3 * i] + k[3 * r + 1] * u[3 * i + 1] + k[3 * r + 2] * u[3 * i + 2];
-            }
+            ksub(pc->ublk + 6 * (int64_t)q, u + 3 * j, y + 3 * i);
+            ksub(pc->ublk + 6 * (int64_t)q, u + 3 * i, y + 3 * j);
         }
-}
-
-/* Collective: H u by central differences of the forces (positions restored) */
-static void hess_fd(Domain *d, const double *u, double *y) {
-    const int n = 3 * d->nlocal;
-    double *x0 = malloc((size_t)n * sizeof(double)), *fp = malloc((size_t)n * sizeof(double));
-    memcpy(x0, d->x, (size_t)n * sizeof(double));
-    const double h = 1e-6;
-    for (int s = 0; s < 2; ++s) {
-        for (int i = 0; i < n; ++i)
-            d->x[i] = x0[i] + (s ? -h : h) * u[i];
-        TOK(domain_forward(d));
-        TOK(md_forces(d, NULL, NULL));
-        if (s == 0) memcpy(fp, d->f, (size_t)n * sizeof(double));
-    }
-    for (int i = 0; i < n; ++i)
-        y[i] = -(fp[i] - d->f[i]) / (2.0 * h);
-    memcpy(d->x, x0, (size_t)n * sizeof(double));
-    TOK(domain_forward(d));
-    TOK(md_forces(d, NULL, NULL));
-    free(x0);
-    free(fp);
 }
 
 static void check_state(const Model *m, double L, const double *x, const char *what, int rough,
@@ -149,7 +128,7 @@ static void check_state(const Model *m, double L, const double *x, const char *w
                 *pairs_one_rank = np;
                 /* 2. the stored blocks are the Hessian */
                 hess_from_blocks(&pc, u, y);
-                hess_fd(d, u, z);
+                TOK(mint_hess_fd(d, u, 1e-6, z));
                 for (int i = 0; i < n; ++i)
                     w[i] = y[i] - z[i];
                 const double herr = gmaxabs(w, n) / gmaxabs(z, n);
@@ -161,14 +140,8 @@ static void check_state(const Model *m, double L, const double *x, const char *w
                 /* P - H = L D^-1 U: P u - H u against it, from the blocks */
                 double *t = calloc((size_t)n + 1, sizeof(double));
                 for (int i = 0; i < na; ++i) /* t = U u: row i, pairs j > i */
-                    for (int q = pc.ustart[i]; q < pc.ustart[i + 1]; ++q) {
-                        const int j = pc.ucol[q];
-                        const float *b = pc.ublk + 6 * (int64_t)q;
-                        const double k[9] = {b[0], b[1], b[2], b[1], b[3], b[4], b[2], b[4], b[5]};
-                        for (int r = 0; r < 3; ++r)
-                            t[3 * i + r] -= k[3 * r] * u[3 * j] + k[3 * r + 1] * u[3 * j + 1] +
-                                            k[3 * r + 2] * u[3 * j + 2];
-                    }
+                    for (int q = pc.ustart[i]; q < pc.ustart[i + 1]; ++q)
+                        ksub(pc.ublk + 6 * (int64_t)q, u + 3 * pc.ucol[q], t + 3 * i);
                 for (int i = 0; i < na; ++i) { /* t = D^-1 t */
                     const double *a = pc.minv + 9 * i;
                     const double s0 = t[3 * i], s1 = t[3 * i + 1], s2 = t[3 * i + 2];
@@ -177,14 +150,8 @@ static void check_state(const Model *m, double L, const double *x, const char *w
                 }
                 memset(w, 0, (size_t)n * sizeof(double)); /* w = L t: pushed to rows j > i */
                 for (int i = 0; i < na; ++i)
-                    for (int q = pc.ustart[i]; q < pc.ustart[i + 1]; ++q) {
-                        const int j = pc.ucol[q];
-                        const float *b = pc.ublk + 6 * (int64_t)q;
-                        const double k[9] = {b[0], b[1], b[2], b[1], b[3], b[4], b[2], b[4], b[5]};
-                        for (int r = 0; r < 3; ++r)
-                            w[3 * j + r] -= k[3 * r] * t[3 * i] + k[3 * r + 1] * t[3 * i + 1] +
-                                            k[3 * r + 2] * t[3 * i + 2];
-                    }
+                    for (int q = pc.ustart[i]; q < pc.ustart[i + 1]; ++q)
+                        ksub(pc.ublk + 6 * (int64_t)q, t + 3 * i, w + 3 * pc.ucol[q]);
                 double e = 0.0;
                 for (int i = 0; i < n; ++i)
                     e = fmax(e, fabs(pu[i] - y[i] - w[i]));
