@@ -167,6 +167,9 @@ int minimize_params_check(const MinParams *p) {
                            "need lbfgs_precondition and newton_precondition in 0..2 (none, "
                            "block-Jacobi, block Gauss-Seidel), got %d, %d",
                            p->lbfgs_precondition, p->newton_precondition);
+    if (!(p->lbfgs_sgs_fmax >= 0.0) || !isfinite(p->lbfgs_sgs_fmax))
+        return basin_error(BASIN_ERR_CONFIG, w, "lbfgs_sgs_fmax", "must be >= 0, got %g",
+                           p->lbfgs_sgs_fmax);
     if (p->finish == MIN_FINISH_NEWTON && !(p->guess_eta > 0.0 && p->guess_eta <= 1.0))
         return basin_error(BASIN_ERR_CONFIG, w, "guess_eta", "need 0 < guess_eta <= 1, got %g",
                            p->guess_eta);

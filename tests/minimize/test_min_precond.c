@@ -10,7 +10,8 @@
  *  3. several ranks: the pairs to other ranks' atoms are dropped, so every rank's pair count is
  *     at most its share of the one-rank count and the total is below it, while 1. still holds;
  *  4. a rough state (0.05 sigma noise: some 3x3 diagonal blocks are indefinite): the stand-in
- *     blocks keep P SPD and P^-1 the inverse of P (1. holds for both kinds).
+ *     blocks keep P SPD and P^-1 the inverse of P (1. holds for both kinds);
+ *  5. preconditioner kinds outside 0..2 and a negative or NaN lbfgs_sgs_fmax are rejected.
  */
 #include <math.h>
 #include <stdio.h>
@@ -203,5 +204,19 @@ int main(int argc, char **argv) {
         check_state(&m, L, xth, "thermal", 0, &pairs1[1]);
         check_state(&m, L, xro, "rough", 1, &pairs1[2]);
     }
+    /* 5. bad parameters are configuration errors, not silent fallbacks */
+    MinParams q;
+    minimize_params_default(&q, MIN_LBFGS);
+    TCHECK(minimize_params_check(&q) == 0, "defaults rejected");
+    q.lbfgs_precondition = 3;
+    TCHECK(minimize_params_check(&q) == BASIN_ERR_CONFIG, "lbfgs_precondition 3 accepted");
+    minimize_params_default(&q, MIN_FIRE);
+    q.newton_precondition = -1;
+    TCHECK(minimize_params_check(&q) == BASIN_ERR_CONFIG, "newton_precondition -1 accepted");
+    minimize_params_default(&q, MIN_LBFGS);
+    q.lbfgs_sgs_fmax = -0.1;
+    TCHECK(minimize_params_check(&q) == BASIN_ERR_CONFIG, "lbfgs_sgs_fmax -0.1 accepted");
+    q.lbfgs_sgs_fmax = NAN;
+    TCHECK(minimize_params_check(&q) == BASIN_ERR_CONFIG, "lbfgs_sgs_fmax NaN accepted");
     return tu_finish();
 }
